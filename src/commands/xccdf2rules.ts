@@ -1,0 +1,83 @@
+import { XmlScanner } from "../streams/xml.js";
+import { XccdfReader } from "../lib/xccdf-reader.js";
+import { PipeError } from "../streams/errors.js";
+import { chunksOf, openInputs } from "../streams/input.js";
+import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
+import type { RuleResult } from "../types.js";
+
+export interface XccdfToRulesOptions {
+  /** Name used in messages ("stdin" or a path). */
+  source?: string;
+  includeNotselected?: boolean;
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * One XCCDF results / ARF document in, RuleResults out in document order.
+ * Throws a PipeError (with line and column) on bad input, after yielding
+ * every RuleResult completed before the fault.
+ */
+export async function* xccdfToRules(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions = {}): AsyncGenerator<RuleResult> {
+  const source = opts.source ?? "stdin";
+  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected });
+  const scanner = new XmlScanner(reader, { source });
+  reader.attach(scanner);
+  let reported = false;
+  const reportLeading = () => {
+    if (!reported && scanner.leadingBytes > 0) opts.onWarning?.(`${source}: skipped ${scanner.leadingBytes} bytes of non-XML text before the document`);
+    reported = true;
+  };
+  let failure: unknown;
+  try {
+    for await (const chunk of chunks) {
+      scanner.write(chunk);
+      if (!reported && scanner.leadingBytes > 0 && reader.ready.length) reportLeading();
+      if (reader.ready.length) {
+        const batch = reader.ready;
+        reader.ready = [];
+        yield* batch;
+      }
+    }
+    scanner.end();
+  } catch (err) {
+    failure = err;
+  }
+  reportLeading();
+  yield* reader.ready;
+  reader.ready = [];
+  if (failure !== undefined) throw failure;
+  if (reader.testResults === 0) {
+    throw new PipeError("E_BAD_INPUT", "no TestResult found: this is not a results document (run oscap xccdf eval with --results or --results-arf)", { position: { source } });
+  }
+}
+
+interface Args {
+  "include-notselected": boolean;
+}
+
+export const spec: CommandSpec<Args> = {
+  name: "xccdf2rules",
+  usage: "$0 [FILE...]\n\nReads OpenSCAP results (XCCDF 1.1/1.2 --results, ARF --results-arf, plain or gzipped) from FILEs or stdin ('-')\nand writes one RuleResult JSON line per rule-result, in document order, enriched from the Benchmark in the same document.",
+  examples: [
+    ["oscap xccdf eval --profile P --results-arf /dev/stdout DS.xml | $0", "convert a scan as it runs (oscap's text lines before the XML are skipped)"],
+    ["$0 results.xml.gz > rules.ndjson", "convert a saved, gzipped report"],
+    ["$0 --include-notselected arf.xml", "also emit rules outside the profile (status notapplicable)"],
+  ],
+  options: (y) =>
+    y.option("include-notselected", {
+      type: "boolean",
+      default: false,
+      describe: "emit notselected rule-results too (as notapplicable); they are not part of the profile",
+    }),
+  async run(args, io) {
+    const paths = args._.map(String);
+    async function* all() {
+      for await (const input of openInputs(paths, io.stdin)) {
+        yield* xccdfToRules(chunksOf(input), { source: input.name, includeNotselected: args["include-notselected"], onWarning: io.warn });
+      }
+    }
+    await writeRecords(all(), io.stdout);
+  },
+};
+
+export const main = (argv?: string[]) => runCli(spec, argv);

@@ -1,0 +1,346 @@
+import type { OpenTag, XmlEvents, XmlScanner } from "../streams/xml.js";
+import type { Ident, Reference, RuleResult, Severity } from "../types.js";
+import { XCCDF_STATUS, collapse, sectionOf, toDateTime, toSeverity } from "./rule-result.js";
+
+const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
+
+/** Subtrees that never feed a RuleResult and make up most of a large ARF. */
+const SKIPPED = new Set(["oval_definitions", "oval_results", "oval_system_characteristics", "ocil", "cpe-list", "signature", "Signature"]);
+
+/** XHTML elements that separate words when their text is flattened. */
+const BLOCK = new Set(["p", "br", "li", "div", "pre", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "dt"]);
+
+/** What a Benchmark says about one Rule, kept for the whole run (the only state that grows). */
+interface RuleMeta {
+  severity?: Severity;
+  title?: string;
+  description?: string;
+  rationale?: string;
+  fixtext?: string;
+  fix?: string;
+  idents: Ident[];
+  references: Reference[];
+  titleLang?: string;
+}
+
+interface TestContext {
+  id: string;
+  startedAt?: string;
+  completedAt?: string;
+  version?: string;
+  benchmarkId?: string;
+  profileId?: string;
+  target?: string;
+}
+
+interface RuleResultBuilder {
+  idref: string;
+  severity?: string;
+  result?: string;
+  idents: Ident[];
+  messages: string[];
+  fix?: string;
+}
+
+type CaptureKind = "rule-title" | "rule-description" | "rule-rationale" | "rule-fixtext" | "rule-fix" | "rule-ident" | "rule-reference" | "benchmark-title" | "benchmark-version" | "profile-title" | "value-value" | "test-target" | "rr-result" | "rr-ident" | "rr-message" | "rr-fix";
+
+interface Capture {
+  kind: CaptureKind;
+  depth: number;
+  pieces: string[];
+  attributes: Record<string, string>;
+}
+
+export interface XccdfReaderOptions {
+  includeNotselected?: boolean;
+}
+
+/**
+ * SAX handler that turns XCCDF 1.1/1.2 results (plain, TestResult-rooted or
+ * inside ARF) into RuleResults, in document order. Rules seen in any
+ * Benchmark before a rule-result enrich it; nothing else is retained.
+ */
+export class XccdfReader implements XmlEvents {
+  /** RuleResults ready to be taken by the caller. */
+  ready: RuleResult[] = [];
+  testResults = 0;
+
+  private scanner!: XmlScanner;
+  private readonly includeNotselected: boolean;
+  private readonly stack: string[] = [];
+  private readonly rules = new Map<string, RuleMeta>();
+  private readonly values = new Map<string, string>();
+  private readonly profiles = new Map<string, string>();
+  private readonly benchmarks = new Map<string, { title?: string; version?: string }>();
+  private readonly openBenchmarks: string[] = [];
+  private rule: { id: string; depth: number; meta: RuleMeta } | null = null;
+  private profileId: string | null = null;
+  private valueId: string | null = null;
+  private test: TestContext | null = null;
+  private rr: RuleResultBuilder | null = null;
+  private capture: Capture | null = null;
+
+  constructor(opts: XccdfReaderOptions = {}) {
+    this.includeNotselected = Boolean(opts.includeNotselected);
+  }
+
+  attach(scanner: XmlScanner): void {
+    this.scanner = scanner;
+  }
+
+  open(tag: OpenTag): boolean {
+    const parent = this.stack[this.stack.length - 1];
+    this.stack.push(tag.local);
+    const capture = this.capture;
+    if (capture) {
+      if (tag.local === "sub") {
+        const idref = tag.attributes.idref ?? "";
+        capture.pieces.push(this.values.get(idref) ?? idref);
+      } else if (BLOCK.has(tag.local)) capture.pieces.push(" ");
+      return false;
+    }
+    if (SKIPPED.has(tag.local)) return true;
+    const a = tag.attributes;
+    switch (tag.local) {
+      case "Benchmark":
+        if (this.isXccdf(tag)) {
+          const id = a.id ?? "";
+          this.openBenchmarks.push(id);
+          if (!this.benchmarks.has(id)) this.benchmarks.set(id, {});
+        }
+        return false;
+      case "Rule":
+        if (this.isXccdf(tag) && !this.test) this.rule = { id: a.id ?? "", depth: this.stack.length, meta: { severity: toSeverity(a.severity), idents: [], references: [] } };
+        return false;
+      case "Profile":
+        if (parent === "Benchmark") this.profileId = a.id ?? null;
+        return false;
+      case "Value":
+        if (this.isXccdf(tag)) this.valueId = a.id ?? null;
+        return false;
+      case "TestResult":
+        if (this.isXccdf(tag)) {
+          this.testResults++;
+          this.test = { id: a.id ?? "", startedAt: toDateTime(a["start-time"]), completedAt: toDateTime(a["end-time"]), version: a.version, benchmarkId: this.openBenchmarks[this.openBenchmarks.length - 1] };
+        }
+        return false;
+      case "rule-result":
+        if (this.test && this.isXccdf(tag)) this.rr = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
+        return false;
+      case "check":
+      case "complex-check":
+        // a rule-result's check says how, not what: not needed for the line
+        return this.rr !== null;
+    }
+    const kind = this.captureKind(tag.local, parent, a);
+    if (kind) this.capture = { kind, depth: this.stack.length, pieces: [], attributes: a };
+    return false;
+  }
+
+  text(text: string): void {
+    if (this.capture) this.capture.pieces.push(text);
+  }
+
+  close(local: string): void {
+    const depth = this.stack.length;
+    this.stack.pop();
+    const capture = this.capture;
+    if (capture) {
+      if (depth === capture.depth) {
+        this.capture = null;
+        this.store(capture);
+      } else if (BLOCK.has(local)) capture.pieces.push(" ");
+      return;
+    }
+    switch (local) {
+      case "rule-result":
+        if (this.rr) this.emit(this.rr);
+        this.rr = null;
+        break;
+      case "Rule":
+        if (this.rule && depth === this.rule.depth) {
+          this.rules.set(this.rule.id, this.rule.meta);
+          this.rule = null;
+        }
+        break;
+      case "TestResult":
+        this.test = null;
+        break;
+      case "Benchmark":
+        this.openBenchmarks.pop();
+        break;
+      case "Profile":
+        this.profileId = null;
+        break;
+      case "Value":
+        this.valueId = null;
+        break;
+    }
+  }
+
+  private isXccdf(tag: OpenTag): boolean {
+    const uri = this.scanner.uriOf(tag.name);
+    return uri !== undefined && XCCDF_NAMESPACES.has(uri);
+  }
+
+  private captureKind(local: string, parent: string | undefined, a: Record<string, string>): CaptureKind | null {
+    if (this.rr) {
+      if (parent !== "rule-result") return null;
+      switch (local) {
+        case "result":
+          return "rr-result";
+        case "ident":
+          return "rr-ident";
+        case "message":
+          return "rr-message";
+        case "fix":
+          return "rr-fix";
+      }
+      return null;
+    }
+    if (this.rule) {
+      if (this.stack.length !== this.rule.depth + 1) return null;
+      switch (local) {
+        case "title":
+          return "rule-title";
+        case "description":
+          return "rule-description";
+        case "rationale":
+          return "rule-rationale";
+        case "fixtext":
+          return "rule-fixtext";
+        case "fix":
+          return "rule-fix";
+        case "ident":
+          return "rule-ident";
+        case "reference":
+          return "rule-reference";
+      }
+      return null;
+    }
+    if (this.test) {
+      if (parent !== "TestResult") return null;
+      if (local === "target") return this.test.target === undefined ? "test-target" : null;
+      if (local === "profile") this.test.profileId = a.idref;
+      else if (local === "benchmark" && a.id) this.test.benchmarkId = a.id;
+      return null;
+    }
+    if (parent === "Benchmark" && local === "title") return "benchmark-title";
+    if (parent === "Benchmark" && local === "version") return "benchmark-version";
+    if (parent === "Profile" && local === "title" && this.profileId) return "profile-title";
+    if (parent === "Value" && local === "value" && this.valueId && !a.selector) return "value-value";
+    return null;
+  }
+
+  private store(c: Capture): void {
+    const raw = c.pieces.join("");
+    const meta = this.rule?.meta;
+    switch (c.kind) {
+      case "rule-title":
+        if (meta && preferLang(meta.titleLang, meta.title, c.attributes)) {
+          meta.title = collapse(raw);
+          meta.titleLang = c.attributes["xml:lang"];
+        }
+        break;
+      case "rule-description":
+        if (meta && meta.description === undefined) meta.description = plainDescription(raw);
+        break;
+      case "rule-rationale":
+        if (meta && meta.rationale === undefined) meta.rationale = collapse(raw);
+        break;
+      case "rule-fixtext":
+        if (meta && meta.fixtext === undefined && raw.trim()) meta.fixtext = collapse(raw);
+        break;
+      case "rule-fix":
+        if (meta && meta.fix === undefined && raw.trim()) meta.fix = raw.trim();
+        break;
+      case "rule-ident":
+        if (meta && raw.trim()) meta.idents.push({ system: c.attributes.system ?? "", value: raw.trim() });
+        break;
+      case "rule-reference":
+        meta?.references.push({ href: c.attributes.href ?? "", value: collapse(raw) });
+        break;
+      case "benchmark-title":
+      case "benchmark-version": {
+        const b = this.benchmarks.get(this.openBenchmarks[this.openBenchmarks.length - 1] ?? "");
+        if (b) b[c.kind === "benchmark-title" ? "title" : "version"] ??= collapse(raw);
+        break;
+      }
+      case "profile-title":
+        if (this.profileId && !this.profiles.has(this.profileId)) this.profiles.set(this.profileId, collapse(raw));
+        break;
+      case "value-value":
+        if (this.valueId) this.values.set(this.valueId, raw.trim());
+        break;
+      case "test-target":
+        if (this.test) this.test.target = raw.trim();
+        break;
+      case "rr-result":
+        if (this.rr) this.rr.result = raw.trim();
+        break;
+      case "rr-ident":
+        if (this.rr && raw.trim()) this.rr.idents.push({ system: c.attributes.system ?? "", value: raw.trim() });
+        break;
+      case "rr-message":
+        if (this.rr && raw.trim()) this.rr.messages.push(collapse(raw));
+        break;
+      case "rr-fix":
+        if (this.rr && this.rr.fix === undefined && raw.trim()) this.rr.fix = raw.trim();
+        break;
+    }
+  }
+
+  private emit(rr: RuleResultBuilder): void {
+    const raw = rr.result ?? "unknown";
+    if (raw === "notselected" && !this.includeNotselected) return;
+    const test = this.test!;
+    const meta = this.rules.get(rr.idref);
+    // fields are assigned in schema order so every line has the same key order
+    const out: Partial<RuleResult> & Record<string, unknown> = { rule_ref: rr.idref, title: meta?.title ?? "" };
+    if (meta?.description) out.description = meta.description;
+    if (meta?.rationale) out.rationale = meta.rationale;
+    out.severity = toSeverity(rr.severity) ?? meta?.severity ?? "unknown";
+    const section = sectionOf(rr.idref, meta?.references);
+    if (section) out.section = section;
+    out.status = XCCDF_STATUS[raw] ?? "error";
+    out.raw_status = raw;
+    if (rr.messages.length) out.finding = rr.messages.join("\n");
+    const remediation = meta?.fixtext ?? meta?.fix ?? rr.fix;
+    if (remediation) out.remediation = remediation;
+    const idents = rr.idents.length ? rr.idents : meta?.idents;
+    if (idents?.length) out.idents = idents;
+    if (meta?.references.length) out.references = meta.references;
+    out.scanner = "openscap";
+    out.target = test.target ?? "";
+    if (test.profileId) {
+      const title = this.profiles.get(test.profileId);
+      out.profile = title ? { id: test.profileId, title } : { id: test.profileId };
+    }
+    if (test.benchmarkId) {
+      const b = this.benchmarks.get(test.benchmarkId);
+      out.benchmark = { id: test.benchmarkId };
+      if (b?.title) out.benchmark.title = b.title;
+      const version = test.version ?? b?.version;
+      if (version) out.benchmark.version = version;
+    }
+    if (test.id) out.test_result_id = test.id;
+    if (test.startedAt) out.started_at = test.startedAt;
+    if (test.completedAt) out.completed_at = test.completedAt;
+    this.ready.push(out as RuleResult);
+  }
+}
+
+function preferLang(storedLang: string | undefined, stored: string | undefined, attributes: Record<string, string>): boolean {
+  if (stored === undefined) return true;
+  const lang = attributes["xml:lang"];
+  return !storedLang?.startsWith("en") && lang !== undefined && lang.startsWith("en");
+}
+
+/**
+ * DISA STIG content carries its description as escaped pseudo-XML
+ * (`<VulnDiscussion>…</VulnDiscussion><FalsePositives>…`); the discussion is the description.
+ */
+function plainDescription(raw: string): string {
+  const vuln = /<VulnDiscussion>([\s\S]*?)<\/VulnDiscussion>/.exec(raw);
+  return collapse(vuln ? vuln[1] : raw);
+}

@@ -1,0 +1,96 @@
+import yargs, { type Argv } from "yargs";
+import { hideBin } from "yargs/helpers";
+import { pipeline } from "node:stream/promises";
+import { Readable, type Writable } from "node:stream";
+import { PipeError, exitCodeFor, formatError } from "./errors.js";
+import { ndjsonWriter } from "./ndjson.js";
+
+export interface Io {
+  stdin: Readable;
+  stdout: Writable;
+  /** One line on stderr, prefixed with the command name. */
+  warn(message: string): void;
+  /** True when stderr is a terminal (progress is shown only then). */
+  stderrIsTTY: boolean;
+}
+
+export interface CommandSpec<A> {
+  name: string;
+  usage: string;
+  /** [command line, what it does] pairs shown under --help. */
+  examples: [string, string][];
+  /** Declares the options (yargs); positional file arguments are `_`. */
+  options(y: Argv): Argv<A>;
+  /** Does the work; resolves when done, rejects with a PipeError on failure. */
+  run(args: A & { _: (string | number)[] }, io: Io): Promise<void>;
+}
+
+/**
+ * The one top-level handler: parses arguments (usage errors exit 2), runs the
+ * command, prints any failure as `cmd: where: what` and maps it to an exit
+ * code. A closed downstream pipe is success.
+ */
+export async function runCli<A>(spec: CommandSpec<A>, argv: string[] = hideBin(process.argv)): Promise<void> {
+  const io: Io = {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    warn: (message) => process.stderr.write(`${spec.name}: ${message}\n`),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
+  };
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+  });
+
+  let args: A & { _: (string | number)[] };
+  try {
+    let parser = yargs(argv)
+      .scriptName(spec.name)
+      .usage(spec.usage)
+      .strictOptions()
+      .help("help")
+      .alias("help", "h")
+      .version(false)
+      .wrap(Math.min(100, process.stdout.columns || 100))
+      .fail((message, error) => {
+        throw new PipeError("E_USAGE", message ?? error?.message ?? "invalid arguments");
+      })
+      .epilogue("Exit codes: 0 success, 1 bad input or failure (some records not produced or delivered), 2 usage error.");
+    for (const [cmd, what] of spec.examples) parser = parser.example(cmd, what);
+    args = (await spec.options(parser).parseAsync()) as A & { _: (string | number)[] };
+  } catch (err) {
+    process.stderr.write(`${formatError(spec.name, err)}\n`);
+    if (exitCodeFor(err) === 2) process.stderr.write(`Try '${spec.name} --help' for more information.\n`);
+    process.exitCode = exitCodeFor(err);
+    return;
+  }
+
+  try {
+    await spec.run(args, io);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException)?.code === "EPIPE" || (err as NodeJS.ErrnoException)?.code === "ERR_STREAM_PREMATURE_CLOSE") {
+      process.exitCode = 0;
+      return;
+    }
+    process.stderr.write(`${formatError(spec.name, err)}\n`);
+    if (process.env.COMPLIANCE_PIPES_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+/**
+ * Writes records as NDJSON to `out`, honouring backpressure. If the producer
+ * fails, everything it produced before failing is still written and flushed,
+ * and only then is the failure rethrown.
+ */
+export async function writeRecords(records: AsyncIterable<unknown>, out: Writable): Promise<void> {
+  let failure: unknown;
+  async function* guarded() {
+    try {
+      yield* records;
+    } catch (err) {
+      failure = err;
+    }
+  }
+  await pipeline(Readable.from(guarded()), ndjsonWriter(), out, { end: out !== process.stdout });
+  if (failure !== undefined) throw failure;
+}

@@ -1,0 +1,31 @@
+import { Transform } from "node:stream";
+
+/**
+ * Objects in, NDJSON text out. Used as a pipeline stage in front of stdout, so
+ * backpressure from a slow reader pauses the producer instead of growing
+ * memory. Lines are gathered into chunks of up to 64 KiB to keep the number
+ * of writes to the pipe low.
+ */
+export function ndjsonWriter(): Transform {
+  let pending: string[] = [];
+  let size = 0;
+  return new Transform({
+    writableObjectMode: true,
+    writableHighWaterMark: 64,
+    readableHighWaterMark: 256 * 1024,
+    transform(record: unknown, _enc, callback) {
+      const line = typeof record === "string" ? record : JSON.stringify(record);
+      pending.push(line, "\n");
+      size += line.length + 1;
+      if (size >= 64 * 1024) {
+        const chunk = pending.join("");
+        pending = [];
+        size = 0;
+        callback(null, chunk);
+      } else callback();
+    },
+    flush(callback) {
+      callback(null, pending.length ? pending.join("") : undefined);
+    },
+  });
+}
