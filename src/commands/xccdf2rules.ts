@@ -24,7 +24,7 @@ export async function* xccdfToRules(chunks: AsyncIterable<Buffer | string>, opts
   reader.attach(scanner);
   let reported = false;
   const reportLeading = () => {
-    if (!reported && scanner.leadingBytes > 0) opts.onWarning?.(`${source}: skipped ${scanner.leadingBytes} bytes of non-XML text before the document`);
+    if (!reported && scanner.inDocument && scanner.leadingBytes > 0) opts.onWarning?.(`${source}: skipped ${scanner.leadingBytes} bytes of non-XML text before the document`);
     reported = true;
   };
   let failure: unknown;
@@ -39,6 +39,7 @@ export async function* xccdfToRules(chunks: AsyncIterable<Buffer | string>, opts
       }
     }
     scanner.end();
+    if (scanner.trailingText) opts.onWarning?.(`${source}: ignored non-XML text after the end of the document`);
   } catch (err) {
     failure = err;
   }

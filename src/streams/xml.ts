@@ -40,6 +40,11 @@ export class XmlScanner {
   readonly source: string;
   /** Bytes of non-XML text dropped before the document. */
   leadingBytes = 0;
+  /**
+   * True once text followed the root element. oscap flushes its buffered
+   * per-rule lines at exit, after the report it wrote to /dev/stdout.
+   */
+  trailingText = false;
 
   private readonly parser: SaxesParser;
   private readonly decoder = new StringDecoder("utf8");
@@ -47,6 +52,7 @@ export class XmlScanner {
   private inProlog = true;
   private leading = "";
   private sawRoot = false;
+  private rootClosed = false;
   private pending: string[] = [];
   private names: string[] = [];
   private nsFrames: (Record<string, string> | null)[] = [];
@@ -63,11 +69,22 @@ export class XmlScanner {
     this.parser.on("opentag", (tag) => this.onOpen(tag as SaxesTagPlain));
     this.parser.on("closetag", () => this.onClose());
     this.parser.on("text", (text) => {
-      if (this.skipDepth === 0) this.events.text(text);
+      if (this.rootClosed) this.trailingText ||= text.trim() !== "";
+      else if (this.skipDepth === 0) this.events.text(text);
+    });
+    this.parser.on("error", (err) => {
+      // after the root element, whatever follows is not ours to judge
+      if (this.rootClosed) this.trailingText = true;
+      else throw err;
     });
     this.parser.on("cdata", (text) => {
       if (this.skipDepth === 0) this.events.text(text);
     });
+  }
+
+  /** True once the document's first element has been found. */
+  get inDocument(): boolean {
+    return !this.inProlog;
   }
 
   write(chunk: Buffer | string): void {
@@ -85,7 +102,7 @@ export class XmlScanner {
     if (this.skipDepth > 0) {
       throw this.error(`unexpected end of input inside <${this.names[this.skipDepth - 1]}>`, { line: this.skippedLines + this.parser.line });
     }
-    this.saxWrite(this.pending.join(""));
+    if (!this.rootClosed) this.saxWrite(this.pending.join(""));
     this.pending = [];
     try {
       this.parser.close();
@@ -111,6 +128,10 @@ export class XmlScanner {
 
   private feed(text: string): void {
     if (this.failed) return;
+    if (this.rootClosed) {
+      this.trailingText ||= text.trim() !== "";
+      return;
+    }
     if (this.inProlog) {
       const start = this.findDocumentStart(text);
       if (start < 0) return;
@@ -135,6 +156,10 @@ export class XmlScanner {
         this.saxWrite(joined);
       } else this.saxWrite(head);
       if (this.skipDepth > 0) this.closeSkippedElements();
+      if (this.rootClosed) {
+        this.trailingText ||= text.trim() !== "";
+        return;
+      }
     }
   }
 
@@ -182,6 +207,7 @@ export class XmlScanner {
   }
 
   private onOpen(tag: SaxesTagPlain): void {
+    if (this.rootClosed) return;
     this.sawRoot = true;
     const attributes = tag.attributes as Record<string, string>;
     let frame: Record<string, string> | null = null;
@@ -204,7 +230,9 @@ export class XmlScanner {
   }
 
   private onClose(): void {
+    if (this.rootClosed) return;
     const name = this.names.pop()!;
+    if (this.names.length === 0) this.rootClosed = true;
     this.nsFrames.pop();
     if (this.skipDepth > 0) {
       if (this.names.length >= this.skipDepth) return;
@@ -268,6 +296,7 @@ export class XmlScanner {
 }
 
 function describeSaxMessage(message: string): string {
+  message = message.replace(/\.$/, "");
   if (/^undefined entity/.test(message)) return `${message} (DTD entities are not expanded)`;
   return message;
 }

@@ -1,0 +1,136 @@
+import { hostname } from "node:os";
+import { PipeError } from "../streams/errors.js";
+import { chunksOf, openInputs } from "../streams/input.js";
+import { readLines } from "../streams/lines.js";
+import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
+import { DockerBenchJsonReader, toRuleResult, type DockerBenchCheck } from "../lib/dockerbench-reader.js";
+import { DockerBenchSalvage } from "../lib/dockerbench-salvage.js";
+import { DockerBenchTextReader } from "../lib/dockerbench-text.js";
+import type { RuleResult } from "../types.js";
+
+export interface DockerBenchToRulesOptions {
+  source?: string;
+  /** Host the checks ran on. */
+  target: string;
+  onWarning?: (message: string) => void;
+}
+
+const WORST_FIRST = ["WARN", "NOTE", "INFO", "PASS"];
+
+/**
+ * A Docker Bench log (JSON of any generation, or its text output) in,
+ * RuleResults out. Broken JSON is salvaged line by line; if any check
+ * cannot be recovered the generator throws E_LOST after yielding the rest.
+ */
+export async function* dockerbenchToRules(chunks: AsyncIterable<Buffer | string>, opts: DockerBenchToRulesOptions): AsyncGenerator<RuleResult> {
+  const source = opts.source ?? "stdin";
+  const warn = (message: string) => opts.onWarning?.(`${source}: ${message}`);
+  let mode: "unknown" | "json" | "salvage" | "text" = "unknown";
+  const json = new DockerBenchJsonReader();
+  const text = new DockerBenchTextReader();
+  let salvage: DockerBenchSalvage | null = null;
+  let held: DockerBenchCheck | null = null;
+  let emitted = 0;
+  let lastLine = 0;
+
+  // Gen 0 logs repeat a key once per offending item: one line per check, items merged
+  function* take(ready: DockerBenchCheck[]): Generator<RuleResult> {
+    for (const check of ready) {
+      if (held && held.id === check.id && held.group === check.group) {
+        held = mergeChecks(held, check);
+        continue;
+      }
+      if (held) {
+        emitted++;
+        yield toRuleResult(held, { target: opts.target, startedAt: json.startedAt });
+      }
+      held = check;
+    }
+    ready.length = 0;
+  }
+
+  for await (const line of readLines(chunks, { source })) {
+    lastLine = line.number;
+    if (mode === "unknown") {
+      const t = line.text.trim();
+      if (!t) continue;
+      mode = t.startsWith("{") ? "json" : "text";
+    }
+    if (mode === "json") {
+      try {
+        json.writeLine(line.text);
+      } catch (err) {
+        warn(`line ${line.number}: invalid JSON (${(err as Error).message}); reading the remaining checks line by line`);
+        mode = "salvage";
+        salvage = new DockerBenchSalvage(json.currentGroup);
+        const first = line.number - json.openLines.length + 1;
+        json.openLines.forEach((l, i) => salvage!.writeLine(l, first + i));
+      }
+      yield* take(json.ready);
+    } else if (mode === "salvage") {
+      salvage!.writeLine(line.text, line.number);
+    } else text.writeLine(line.text);
+    if (salvage) yield* take(salvage.ready);
+    if (mode === "text") yield* take(text.ready);
+  }
+
+  let truncated = false;
+  if (mode === "json" && json.depth > 0) {
+    truncated = true;
+    if (json.insideCheck) {
+      salvage = new DockerBenchSalvage(json.currentGroup);
+      const first = lastLine - json.openLines.length + 1;
+      json.openLines.forEach((l, i) => salvage!.writeLine(l, first + i));
+    }
+  }
+  salvage?.end(lastLine);
+  text.end();
+  if (salvage) yield* take(salvage.ready);
+  yield* take(text.ready);
+  if (held) {
+    emitted++;
+    yield toRuleResult(held, { target: opts.target, startedAt: json.startedAt });
+  }
+
+  if (mode === "unknown") throw new PipeError("E_BAD_INPUT", "empty input: no Docker Bench log", { position: { source } });
+  if (mode === "text" && text.checksSeen === 0) throw new PipeError("E_BAD_INPUT", "not a Docker Bench log: neither JSON nor lines like '[WARN] 1.1 - ...'", { position: { source, line: 1 } });
+  const lost = salvage?.lost ?? [];
+  for (const l of lost) warn(`lines ${l.firstLine}-${l.lastLine}: check lost: ${l.why}`);
+  if (json.declaredChecks !== undefined && mode !== "text" && emitted < json.declaredChecks && !lost.length) {
+    warn(`the log declares ${json.declaredChecks} checks but ${emitted} were found`);
+  }
+  if (truncated) throw new PipeError("E_BAD_INPUT", `log ends before its JSON is complete (interrupted run?); ${emitted} checks read`, { position: { source, line: lastLine } });
+  if (lost.length) throw new PipeError("E_LOST", `${lost.length} check(s) could not be recovered from invalid JSON; ${emitted} checks written`, { position: { source } });
+}
+
+function mergeChecks(a: DockerBenchCheck, b: DockerBenchCheck): DockerBenchCheck {
+  const rank = (r?: string) => (WORST_FIRST.indexOf(r ?? "") + 5) % 5;
+  const details = [a.details, b.details].filter(Boolean).join("\n");
+  return { ...a, result: rank(a.result) <= rank(b.result) ? a.result : b.result, ...(details ? { details } : {}) };
+}
+
+interface Args {
+  target?: string;
+}
+
+export const spec: CommandSpec<Args> = {
+  name: "dockerbench2rules",
+  usage: "$0 [FILE...]\n\nReads Docker Bench for Security's JSON log (any version; also its [WARN]/[PASS] text output) from FILEs or stdin ('-')\nand writes one RuleResult JSON line per check. WARN maps to fail, INFO to warn, NOTE to skip.",
+  examples: [
+    ["$0 --target web-01 < log/docker-bench-security.log.json", "convert a saved log"],
+    ["$0 docker-bench-security.sh.log.json | rules2scan", "feed a scan payload"],
+  ],
+  options: (y) => y.option("target", { type: "string", describe: "host the checks ran on (default: this host's name)" }),
+  async run(args, io) {
+    const paths = args._.map(String);
+    const target = args.target ?? hostname();
+    async function* all() {
+      for await (const input of openInputs(paths, io.stdin)) {
+        yield* dockerbenchToRules(chunksOf(input), { source: input.name, target, onWarning: io.warn });
+      }
+    }
+    await writeRecords(all(), io.stdout);
+  },
+};
+
+export const main = (argv?: string[]) => runCli(spec, argv);
