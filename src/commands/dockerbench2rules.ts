@@ -95,7 +95,7 @@ export async function* dockerbenchToRules(chunks: AsyncIterable<Buffer | string>
   if (mode === "unknown") throw new PipeError("E_BAD_INPUT", "empty input: no Docker Bench log", { position: { source } });
   if (mode === "text" && text.checksSeen === 0) throw new PipeError("E_BAD_INPUT", "not a Docker Bench log: neither JSON nor lines like '[WARN] 1.1 - ...'", { position: { source, line: 1 } });
   const lost = salvage?.lost ?? [];
-  for (const l of lost) warn(`lines ${l.firstLine}-${l.lastLine}: check lost: ${l.why}`);
+  for (const l of lost) warn(`${l.firstLine === l.lastLine ? `line ${l.firstLine}` : `lines ${l.firstLine}-${l.lastLine}`}: check lost: ${l.why}`);
   if (json.declaredChecks !== undefined && mode !== "text" && emitted < json.declaredChecks && !lost.length) {
     warn(`the log declares ${json.declaredChecks} checks but ${emitted} were found`);
   }
