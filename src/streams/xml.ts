@@ -172,15 +172,15 @@ export class XmlScanner {
       let i = pos;
       while (i < buf.length && (buf.charCodeAt(i) <= 32 || buf.charCodeAt(i) === 0xfeff)) i++;
       if (i < buf.length && buf.charCodeAt(i) === 60 /* < */) {
-        this.leadingBytes += Buffer.byteLength(buf.slice(0, pos));
+        this.leadingBytes += Buffer.byteLength(buf.slice(0, i));
         this.inProlog = false;
         this.leading = "";
         // hand back the document start, including any part carried from earlier chunks
-        if (pos < base) {
-          this.pending.push(buf.slice(pos, base));
+        if (i < base) {
+          this.pending.push(buf.slice(i, base));
           return 0;
         }
-        return pos - base;
+        return i - base;
       }
       const nl = buf.indexOf("\n", i);
       if (nl < 0) {
