@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Fresh-machine set-up: the Debian packages the tests and benchmarks use, then the npm packages
+# (npm ci also builds dist/ through the `prepare` script, so every bin/ command is runnable).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# openscap-scanner + ssg-*: real oscap for the end-to-end test; libxml2-utils (xmllint) and
+# python3-lxml: the benchmark's references; util-linux + mount: unshare/mount for the Debian 11 trick
+$SUDO apt-get install -y -qq --no-install-recommends openscap-scanner ssg-debian ssg-debderived libxml2-utils python3-lxml util-linux mount >/dev/null
+npm ci
