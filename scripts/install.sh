@@ -9,5 +9,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # openscap-scanner + ssg-*: real oscap for the end-to-end test; libxml2-utils (xmllint) and
 # python3-lxml: the benchmark's references; util-linux + mount: unshare/mount for the Debian 11 trick
-$SUDO apt-get install -y -qq --no-install-recommends openscap-scanner ssg-debian ssg-debderived libxml2-utils python3-lxml util-linux mount >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends openscap-scanner ssg-debian ssg-debderived libxml2-utils python3-lxml util-linux mount time bc >/dev/null
 npm ci

@@ -115,7 +115,7 @@ interface Args {
 
 export const spec: CommandSpec<Args> = {
   name: "dockerbench2rules",
-  usage: "$0 [FILE...]\n\nReads Docker Bench for Security's JSON log (any version; also its [WARN]/[PASS] text output) from FILEs or stdin ('-')\nand writes one RuleResult JSON line per check. WARN maps to fail, INFO to warn, NOTE to skip.",
+  usage: "$0 [FILE...]\n\nReads Docker Bench for Security's JSON log (any version; also its [WARN]/[PASS] text output) from FILEs or stdin ('-') and writes one RuleResult JSON line per check. WARN maps to fail, INFO to warn, NOTE to skip.",
   examples: [
     ["$0 --target web-01 < log/docker-bench-security.log.json", "convert a saved log"],
     ["$0 docker-bench-security.sh.log.json | rules2scan", "feed a scan payload"],

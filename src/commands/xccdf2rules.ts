@@ -58,7 +58,7 @@ interface Args {
 
 export const spec: CommandSpec<Args> = {
   name: "xccdf2rules",
-  usage: "$0 [FILE...]\n\nReads OpenSCAP results (XCCDF 1.1/1.2 --results, ARF --results-arf, plain or gzipped) from FILEs or stdin ('-')\nand writes one RuleResult JSON line per rule-result, in document order, enriched from the Benchmark in the same document.",
+  usage: "$0 [FILE...]\n\nReads OpenSCAP results (XCCDF 1.1/1.2 --results, ARF --results-arf, plain or gzipped) from FILEs or stdin ('-') and writes one RuleResult JSON line per rule-result, in document order, enriched from the Benchmark in the same document.",
   examples: [
     ["oscap xccdf eval --profile P --results-arf /dev/stdout DS.xml | $0", "convert a scan as it runs (oscap's text lines before the XML are skipped)"],
     ["$0 results.xml.gz > rules.ndjson", "convert a saved, gzipped report"],
