@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { PipeError } from "../streams/errors.js";
-import { chunksOf, openInputs } from "../streams/input.js";
+import { openInputs } from "../streams/input.js";
 import { readLines } from "../streams/lines.js";
 import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
 import { DockerBenchJsonReader, toRuleResult, type DockerBenchCheck } from "../lib/dockerbench-reader.js";
@@ -125,8 +125,8 @@ export const spec: CommandSpec<Args> = {
     const paths = args._.map(String);
     const target = args.target ?? hostname();
     async function* all() {
-      for await (const input of openInputs(paths, io.stdin)) {
-        yield* dockerbenchToRules(chunksOf(input), { source: input.name, target, onWarning: io.warn });
+      for await (const input of openInputs(paths)) {
+        yield* dockerbenchToRules(input.chunks, { source: input.name, target, onWarning: io.warn });
       }
     }
     await writeRecords(all(), io.stdout);

@@ -1,7 +1,7 @@
 import { XmlScanner } from "../streams/xml.js";
 import { XccdfReader } from "../lib/xccdf-reader.js";
 import { PipeError } from "../streams/errors.js";
-import { chunksOf, openInputs } from "../streams/input.js";
+import { openInputs } from "../streams/input.js";
 import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
 import type { RuleResult } from "../types.js";
 
@@ -73,8 +73,8 @@ export const spec: CommandSpec<Args> = {
   async run(args, io) {
     const paths = args._.map(String);
     async function* all() {
-      for await (const input of openInputs(paths, io.stdin)) {
-        yield* xccdfToRules(chunksOf(input), { source: input.name, includeNotselected: args["include-notselected"], onWarning: io.warn });
+      for await (const input of openInputs(paths)) {
+        yield* xccdfToRules(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], onWarning: io.warn });
       }
     }
     await writeRecords(all(), io.stdout);

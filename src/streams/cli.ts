@@ -6,7 +6,6 @@ import { PipeError, exitCodeFor, formatError } from "./errors.js";
 import { ndjsonWriter } from "./ndjson.js";
 
 export interface Io {
-  stdin: Readable;
   stdout: Writable;
   /** One line on stderr, prefixed with the command name. */
   warn(message: string): void;
@@ -32,7 +31,6 @@ export interface CommandSpec<A> {
  */
 export async function runCli<A>(spec: CommandSpec<A>, argv: string[] = hideBin(process.argv)): Promise<void> {
   const io: Io = {
-    stdin: process.stdin,
     stdout: process.stdout,
     warn: (message) => process.stderr.write(`${spec.name}: ${message}\n`),
     stderrIsTTY: Boolean(process.stderr.isTTY),

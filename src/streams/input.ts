@@ -1,4 +1,5 @@
-import { createReadStream } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { read as readCallback } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { Readable } from "node:stream";
 import { PipeError } from "./errors.js";
@@ -6,67 +7,98 @@ import { PipeError } from "./errors.js";
 export interface NamedInput {
   /** "stdin" or the path given, for messages. */
   name: string;
-  /** Decompressed bytes of the input. */
-  stream: Readable;
+  /**
+   * The input's decompressed bytes. A chunk may be overwritten by the next
+   * one (plain input reuses one buffer): use or copy it before asking for more.
+   */
+  chunks: AsyncIterable<Buffer>;
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
+// under V8's large-object size, so the decoded strings die young instead of waiting for a full GC
+const CHUNK = 64 * 1024;
 
 /**
- * Opens each path in turn (`-` or no paths at all means stdin). Gzip is
+ * Opens each path in turn (`-` or no paths at all means stdin, fd 0). Gzip is
  * recognised by its magic bytes, whatever the file is called, and unpacked
  * on the fly.
  */
-export async function* openInputs(paths: readonly string[], stdin: Readable, highWaterMark = 256 * 1024): AsyncGenerator<NamedInput> {
+export async function* openInputs(paths: readonly string[]): AsyncGenerator<NamedInput> {
   const list = paths.length ? paths : ["-"];
   for (const path of list) {
-    const raw = path === "-" ? stdin : createReadStream(path, { highWaterMark });
     const name = path === "-" ? "stdin" : path;
-    yield { name, stream: await gunzipIfNeeded(raw, name) };
+    let handle: FileHandle | undefined;
+    if (path !== "-") {
+      try {
+        handle = await open(path, "r");
+      } catch (cause) {
+        throw new PipeError("E_IO", `cannot read input: ${(cause as Error).message}`, { position: { source: name }, cause });
+      }
+    }
+    try {
+      yield { name, chunks: wrapErrors(decompressIfGzip(readFd(handle?.fd ?? 0)), name) };
+    } finally {
+      await handle?.close();
+    }
   }
 }
 
-async function gunzipIfNeeded(raw: Readable, name: string): Promise<Readable> {
-  const iterator = raw[Symbol.asyncIterator]();
-  let head = Buffer.alloc(0);
-  try {
-    while (head.length < GZIP_MAGIC.length) {
-      const next = await iterator.next();
-      if (next.done) break;
-      head = Buffer.concat([head, toBuffer(next.value)]);
-    }
-  } catch (cause) {
-    throw new PipeError("E_IO", `cannot read input: ${(cause as Error).message}`, { position: { source: name }, cause });
+/**
+ * Reads a file descriptor into one reused buffer. Fresh buffers per read
+ * would pile up as external memory until V8's next collection (tens of MB
+ * at these read rates); one buffer keeps the footprint flat.
+ */
+async function* readFd(fd: number): AsyncGenerator<Buffer> {
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  for (;;) {
+    const bytesRead = await readSome(fd, buffer);
+    if (bytesRead === 0) return;
+    yield buffer.subarray(0, bytesRead);
   }
-  const replay = Readable.from(
+}
+
+function readSome(fd: number, buffer: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const attempt = () =>
+      readCallback(fd, buffer, 0, buffer.length, null, (err, bytesRead) => {
+        // a non-blocking pipe (set so by another process sharing it) has nothing yet: wait for it
+        if (err && (err as NodeJS.ErrnoException).code === "EAGAIN") setTimeout(attempt, 2);
+        else if (err) reject(err);
+        else resolve(bytesRead);
+      });
+    attempt();
+  });
+}
+
+async function* decompressIfGzip(raw: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const iterator = raw[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return;
+  const gzipped = first.value.length >= 2 && first.value[0] === GZIP_MAGIC[0] && first.value[1] === GZIP_MAGIC[1];
+  if (!gzipped) {
+    yield first.value;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    return;
+  }
+  // zlib holds on to what it is given, so it gets copies of the reused buffer
+  const compressed = Readable.from(
     (async function* () {
-      if (head.length) yield head;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield toBuffer(next.value);
-      }
+      yield Buffer.from(first.value);
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield Buffer.from(next.value);
     })(),
     { objectMode: false },
   );
-  const gzipped = head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
-  if (!gzipped) return replay;
   const gunzip = createGunzip();
-  replay.on("error", (e) => gunzip.destroy(e));
-  return replay.pipe(gunzip);
+  compressed.on("error", (e) => gunzip.destroy(e));
+  yield* compressed.pipe(gunzip);
 }
 
-function toBuffer(chunk: unknown): Buffer {
-  return typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
-}
-
-/** The input's chunks; a read or gunzip failure becomes a PipeError naming the input. */
-export async function* chunksOf(input: NamedInput): AsyncGenerator<Buffer> {
+async function* wrapErrors(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<Buffer> {
   try {
-    for await (const chunk of input.stream) yield chunk as Buffer;
+    yield* chunks;
   } catch (cause) {
     if (cause instanceof PipeError) throw cause;
     const why = (cause as NodeJS.ErrnoException).code === "Z_BUF_ERROR" ? "truncated gzip data" : (cause as Error).message;
-    throw new PipeError("E_IO", `cannot read input: ${why}`, { position: { source: input.name }, cause });
+    throw new PipeError("E_IO", `cannot read input: ${why}`, { position: { source: name }, cause });
   }
 }

@@ -16,7 +16,8 @@ export interface Line {
 export async function* readLines(source: AsyncIterable<Buffer | string>, opts: { maxLength?: number; source?: string } = {}): AsyncGenerator<Line> {
   const maxLength = opts.maxLength ?? 64 * 1024 * 1024;
   const splitter = split2(/\r?\n/, { maxLength });
-  const feeder = Readable.from(source, { objectMode: false });
+  // split2 may hold a chunk while the source reuses its buffer: hand it copies
+  const feeder = Readable.from(copies(source), { objectMode: false });
   feeder.on("error", (e) => splitter.destroy(e));
   feeder.pipe(splitter);
   let number = 0;
@@ -27,4 +28,8 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, opts: {
     const message = (cause as Error).message === "maximum buffer reached" ? `line longer than ${maxLength} bytes` : (cause as Error).message;
     throw new PipeError("E_BAD_INPUT", message, { position: { source: opts.source, line: number + 1 }, cause });
   }
+}
+
+async function* copies(source: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer | string> {
+  for await (const chunk of source) yield typeof chunk === "string" ? chunk : Buffer.from(chunk);
 }
