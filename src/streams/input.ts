@@ -1,6 +1,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import { read as readCallback } from "node:fs";
 import { createGunzip } from "node:zlib";
+import { isatty } from "node:tty";
 import { Readable } from "node:stream";
 import { PipeError } from "./errors.js";
 
@@ -28,6 +29,9 @@ export async function* openInputs(paths: readonly string[]): AsyncGenerator<Name
   for (const path of list) {
     const name = path === "-" ? "stdin" : path;
     let handle: FileHandle | undefined;
+    if (path === "-" && isatty(0)) {
+      throw new PipeError("E_USAGE", "stdin is a terminal: give a FILE or pipe the input in (see --help)");
+    }
     if (path !== "-") {
       try {
         handle = await open(path, "r");

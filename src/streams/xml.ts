@@ -257,8 +257,7 @@ export class XmlScanner {
     const carryLength = this.skipCarry.length;
     const hay = carryLength ? this.skipCarry + text : text;
     for (let at = hay.indexOf(this.skipClose); at >= 0; at = hay.indexOf(this.skipClose, at + 1)) {
-      const nameEnd = at + this.skipClose.length;
-      let i = nameEnd;
+      let i = at + this.skipClose.length;
       while (i < hay.length && hay.charCodeAt(i) <= 32) i++;
       if (i === hay.length) {
         // the end tag is cut by the chunk boundary: decide with the next chunk
