@@ -33,6 +33,13 @@ export async function* dockerbenchToRules(chunks: AsyncIterable<Buffer | string>
   let emitted = 0;
   let lastLine = 0;
 
+  function* release(): Generator<RuleResult> {
+    if (!held) return;
+    emitted++;
+    yield toRuleResult(held, { target: opts.target, startedAt: json.startedAt });
+    held = null;
+  }
+
   // Gen 0 logs repeat a key once per offending item: one line per check, items merged
   function* take(ready: DockerBenchCheck[]): Generator<RuleResult> {
     for (const check of ready) {
@@ -40,10 +47,7 @@ export async function* dockerbenchToRules(chunks: AsyncIterable<Buffer | string>
         held = mergeChecks(held, check);
         continue;
       }
-      if (held) {
-        emitted++;
-        yield toRuleResult(held, { target: opts.target, startedAt: json.startedAt });
-      }
+      yield* release();
       held = check;
     }
     ready.length = 0;
@@ -62,9 +66,7 @@ export async function* dockerbenchToRules(chunks: AsyncIterable<Buffer | string>
       } catch (err) {
         warn(`line ${line.number}: invalid JSON (${(err as Error).message}); reading the remaining checks line by line`);
         mode = "salvage";
-        salvage = new DockerBenchSalvage(json.currentGroup);
-        const first = line.number - json.openLines.length + 1;
-        json.openLines.forEach((l, i) => salvage!.writeLine(l, first + i));
+        salvage = DockerBenchSalvage.takeOver(json, line.number);
       }
       yield* take(json.ready);
     } else if (mode === "salvage") {
@@ -77,20 +79,13 @@ export async function* dockerbenchToRules(chunks: AsyncIterable<Buffer | string>
   let truncated = false;
   if (mode === "json" && json.depth > 0) {
     truncated = true;
-    if (json.insideCheck) {
-      salvage = new DockerBenchSalvage(json.currentGroup);
-      const first = lastLine - json.openLines.length + 1;
-      json.openLines.forEach((l, i) => salvage!.writeLine(l, first + i));
-    }
+    if (json.insideCheck) salvage = DockerBenchSalvage.takeOver(json, lastLine);
   }
   salvage?.end(lastLine);
   text.end();
   if (salvage) yield* take(salvage.ready);
   yield* take(text.ready);
-  if (held) {
-    emitted++;
-    yield toRuleResult(held, { target: opts.target, startedAt: json.startedAt });
-  }
+  yield* release();
 
   if (mode === "unknown") throw new PipeError("E_BAD_INPUT", "empty input: no Docker Bench log", { position: { source } });
   if (mode === "text" && text.checksSeen === 0) throw new PipeError("E_BAD_INPUT", "not a Docker Bench log: neither JSON nor lines like '[WARN] 1.1 - ...'", { position: { source, line: 1 } });

@@ -1,5 +1,6 @@
 import { jsonParser } from "stream-json/parser.js";
 import Assembler from "stream-json/assembler.js";
+import { getManyValues, isMany } from "stream-chain/defs.js";
 import type { RuleResult, RuleStatus, Severity } from "../types.js";
 import { DOCKER_BENCH_STATUS } from "./rule-result.js";
 
@@ -23,7 +24,8 @@ export interface DockerBenchContext {
   startedAt?: string;
 }
 
-const META_KEYS = new Set(["dockerbenchsecurity", "dockerbenchsec_version", "start", "end", "checks", "score", "tests", "passed", "warnings", "info"]);
+/** Top-level keys that are not checks (the last three only in the PatchMon spec's shape). */
+export const META_KEYS = new Set(["dockerbenchsecurity", "dockerbenchsec_version", "start", "end", "checks", "score", "tests", "passed", "warnings", "info"]);
 const RESULT_WORD = /^(PASS|WARN|INFO|NOTE)\b:?\s*(.*)$/s;
 
 /** CIS Docker Benchmark sections 1 (host), 2 (daemon) and 5 (runtime) hold the high-impact checks. */
@@ -83,7 +85,7 @@ export class DockerBenchJsonReader {
     return this.containers.length;
   }
 
-  /** True while inside a check object (or a Gen 0 check key). */
+  /** True while inside a check object. */
   get insideCheck(): boolean {
     return this.assembler !== null;
   }
@@ -93,7 +95,7 @@ export class DockerBenchJsonReader {
     this.openLines.push(line);
     const produced = this.parse(`${line}\n`) as unknown;
     if (typeof produced === "symbol") return;
-    const tokens = (isMany(produced) ? produced.values : [produced]) as Token[];
+    const tokens = (isMany(produced) ? getManyValues(produced) : [produced]) as Token[];
     for (const token of tokens) this.consume(token);
   }
 
@@ -106,7 +108,7 @@ export class DockerBenchJsonReader {
       if (this.containers.length < this.assemblerDepth) {
         this.finishCheck(this.assembler.current as Record<string, unknown>);
         this.assembler = null;
-        this.afterValue();
+        this.key = null;
       }
       return;
     }
@@ -128,14 +130,14 @@ export class DockerBenchJsonReader {
       case "endObject":
       case "endArray":
         this.pop();
-        this.afterValue();
+        this.key = null;
         return;
       case "keyValue":
         this.key = token.value as string;
         return;
       default:
         this.scalar(token.value);
-        this.afterValue();
+        this.key = null;
     }
   }
 
@@ -182,14 +184,6 @@ export class DockerBenchJsonReader {
     // leaving a test group
     if (this.containers.length === 2) this.group = undefined;
   }
-
-  private afterValue(): void {
-    this.key = null;
-  }
-}
-
-function isMany(value: unknown): value is { values: unknown[] } {
-  return typeof value === "object" && value !== null && Array.isArray((value as { values?: unknown }).values);
 }
 
 /** Gen 0: `"4.6": "WARN: [example:latest]"`, or raw data with no result word (`"1.4": "docker:x:999:..."`). */

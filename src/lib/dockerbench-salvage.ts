@@ -1,4 +1,4 @@
-import { gen0Check, type DockerBenchCheck } from "./dockerbench-reader.js";
+import { META_KEYS, gen0Check, type DockerBenchCheck, type DockerBenchJsonReader } from "./dockerbench-reader.js";
 
 const KEYS = "id|desc|result|details|items|remediation|remediation-impact";
 const NEXT = `(?=\\s*,\\s*"(?:${KEYS})"\\s*:|\\s*\\}\\s*,?\\s*$)`;
@@ -6,7 +6,6 @@ const STRING_FIELD = new Map(["id", "desc", "result", "details", "remediation", 
 const ITEMS_FIELD = new RegExp(`"items"\\s*:\\s*\\[([\\s\\S]*?)\\]${NEXT}`);
 const GEN0_LINE = /^"([^"]+)"\s*:\s*"(.*)"\s*,?$/;
 const GROUP_START = /"(?:results|items)"\s*:\s*\[\s*$/;
-const META = new Set(["dockerbenchsecurity", "dockerbenchsec_version", "start", "end", "checks", "score", "passed", "warnings", "info"]);
 
 export interface LostCheck {
   firstLine: number;
@@ -33,6 +32,14 @@ export class DockerBenchSalvage {
     this.group = group;
   }
 
+  /** Starts where the JSON reader gave up: its current group and the lines of its unfinished check. */
+  static takeOver(json: DockerBenchJsonReader, lastLine: number): DockerBenchSalvage {
+    const salvage = new DockerBenchSalvage(json.currentGroup);
+    const first = lastLine - json.openLines.length + 1;
+    json.openLines.forEach((line, i) => salvage.writeLine(line, first + i));
+    return salvage;
+  }
+
   writeLine(text: string, number: number): void {
     const t = text.trim();
     if (!this.buf.length) {
@@ -43,7 +50,7 @@ export class DockerBenchSalvage {
         return;
       }
       const gen0 = GEN0_LINE.exec(t);
-      if (gen0 && !META.has(gen0[1])) this.ready.push(gen0Check(gen0[1], gen0[2]));
+      if (gen0 && !META_KEYS.has(gen0[1])) this.ready.push(gen0Check(gen0[1], gen0[2]));
       return;
     }
     this.buf.push(t);

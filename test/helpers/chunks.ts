@@ -3,12 +3,6 @@ export async function* inSlices(data: Buffer, size: number): AsyncGenerator<Buff
   for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
 }
 
-export async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of source) out.push(item);
-  return out;
-}
-
 /** Runs a generator to its end; returns what it yielded and what it threw. */
 export async function drain<T>(source: AsyncIterable<T>): Promise<{ items: T[]; error?: Error & { code?: string; position?: unknown } }> {
   const items: T[] = [];
