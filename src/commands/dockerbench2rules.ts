@@ -113,7 +113,7 @@ export const spec: CommandSpec<Args> = {
   usage: "$0 [FILE...]\n\nReads Docker Bench for Security's JSON log (any version; also its [WARN]/[PASS] text output) from FILEs or stdin ('-') and writes one RuleResult JSON line per check. WARN maps to fail, INFO to warn, NOTE to skip.",
   examples: [
     ["$0 --target web-01 < log/docker-bench-security.log.json", "convert a saved log"],
-    ["$0 docker-bench-security.sh.log.json | rules2scan", "feed a scan payload"],
+    ["$0 docker-bench-security.sh.log.json | grep '\"status\":\"fail\"'", "only the failed checks"],
   ],
   options: (y) => y.option("target", { type: "string", describe: "host the checks ran on (default: this host's name)" }),
   async run(args, io) {
