@@ -38,3 +38,56 @@ export interface RuleResult {
   started_at?: string;
   completed_at?: string;
 }
+
+/** A MozDef compliance item: the `details` of a `complianceitems` event (../shared/spec/mig.md §2.2). */
+export interface ComplianceItem {
+  utctimestamp: string;
+  target: string;
+  compliance: boolean;
+  link: string;
+  tags: Record<string, string> | null;
+  policy: { name: string; url: string; level: string };
+  check: { ref: string; description: string; name: string; location: string; test: { type: string; value: string } };
+  /** Agent addresses carried for enrich-owner (runner2compliance --with-addresses); not part of the MozDef item. */
+  agent_addresses?: string[];
+}
+
+/** A mig-runner result as the runner hands it to a plugin (MIG runner.go). Numbers keep their source text. */
+export interface RunnerResult {
+  action: MigAction;
+  commands: MigCommand[] | null;
+  name: string;
+  plugin: string;
+}
+
+export interface MigAction {
+  id: string | number;
+  name: string;
+  description?: { author?: string; email?: string; url?: string; revision?: string | number };
+  threat?: { ref?: string; level?: string; family?: string; type?: string };
+  operations?: { module: string; parameters?: unknown }[];
+}
+
+export interface MigCommand {
+  id: string | number;
+  action: MigAction;
+  agent: { name: string; tags?: Record<string, unknown> | null; environment?: { addresses?: string[] } };
+  status: string;
+  results: MigModuleResult[] | null;
+  starttime?: string;
+  finishtime?: string;
+}
+
+export interface MigModuleResult {
+  foundanything: boolean;
+  success: boolean;
+  elements: unknown;
+  statistics?: unknown;
+  errors: string[] | null;
+}
+
+/** One entry of the file module's `elements[label]` list. */
+export interface MatchedFile {
+  file: string;
+  search: Partial<Record<"paths" | "names" | "sizes" | "modes" | "mtimes" | "contents" | "md5" | "sha1" | "sha2" | "sha3", string[]>> & { description?: string };
+}

@@ -1,0 +1,123 @@
+import { PipeError } from "../streams/errors.js";
+import { openInputs } from "../streams/input.js";
+import { readLines } from "../streams/lines.js";
+import { mapOrdered } from "../streams/ordered.js";
+import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
+import { Grouptest } from "../lib/grouptest.js";
+import { loadRunnerComplianceConfig } from "../lib/config.js";
+import { goJson } from "../lib/go-json.js";
+
+export interface EnrichOwnerOptions {
+  /** Looks teams up; null when no grouptest is configured (teams are then ""). */
+  grouptest: Grouptest | null;
+  /** Field naming the host; default: target, else hostname. */
+  field?: string;
+  /** Field holding addresses for ip: lookups. */
+  addressField?: string;
+  keepAddresses?: boolean;
+  /** Also enrich records whose tags are null (the 2016 plugin left those alone). */
+  all?: boolean;
+  source?: string;
+  /** Records looked at concurrently (output order is kept). */
+  window?: number;
+}
+
+export const CARRIED_ADDRESSES = "agent_addresses";
+
+function getPath(record: Record<string, unknown>, path: string): unknown {
+  let v: unknown = record;
+  for (const part of path.split(".")) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[part] : undefined;
+  return v;
+}
+
+/**
+ * NDJSON lines in, the same records out with tags {operator, team} set as
+ * the 2015-2017 runner-compliance plugin did. A record that is not a JSON
+ * object ends the stream with E_BAD_INPUT after everything before it.
+ */
+export async function* enrichOwner(chunks: AsyncIterable<Buffer | string>, opts: EnrichOwnerOptions): AsyncGenerator<Record<string, unknown>> {
+  const addressField = opts.addressField ?? CARRIED_ADDRESSES;
+  async function* records() {
+    for await (const line of readLines(chunks, { source: opts.source })) {
+      if (!line.text.trim()) continue;
+      let record: unknown;
+      try {
+        record = JSON.parse(line.text);
+      } catch (cause) {
+        throw new PipeError("E_BAD_INPUT", `not JSON: ${(cause as Error).message}`, { position: { source: opts.source, line: line.number }, cause });
+      }
+      if (record === null || typeof record !== "object" || Array.isArray(record)) {
+        throw new PipeError("E_BAD_INPUT", "not a JSON object", { position: { source: opts.source, line: line.number } });
+      }
+      yield record as Record<string, unknown>;
+    }
+  }
+  const enrich = async (record: Record<string, unknown>) => {
+    const tags = record.tags;
+    const addressValue = getPath(record, addressField);
+    const addresses = Array.isArray(addressValue) ? addressValue.map(String) : typeof addressValue === "string" ? [addressValue] : [];
+    if (!opts.keepAddresses && addressField === CARRIED_ADDRESSES) delete record[CARRIED_ADDRESSES];
+    if (tags === null && !opts.all) return record;
+    const host = opts.field ? getPath(record, opts.field) : (record.target ?? record.hostname);
+    let team = "";
+    if (typeof host === "string" && host && opts.grouptest) team = await opts.grouptest.team(host, addresses);
+    const old = tags !== null && typeof tags === "object" && !Array.isArray(tags) ? (tags as Record<string, unknown>) : {};
+    record.tags = { ...old, operator: typeof old.operator === "string" ? old.operator : "", team };
+    return record;
+  };
+  yield* mapOrdered(records(), enrich, opts.window ?? 512);
+}
+
+interface Args {
+  bin?: string;
+  config?: string;
+  field?: string;
+  "address-field"?: string;
+  "keep-addresses": boolean;
+  all: boolean;
+  timeout: number;
+  concurrency: number;
+  stats: boolean;
+}
+
+export const spec: CommandSpec<Args> = {
+  name: "enrich-owner",
+  usage:
+    "$0 [FILE...]\n\nAdds the owning team to each compliance item (or any record with a target/hostname field) by asking vmintgr's grouptest program: host:<name> first, then ip:<address> for each address the item carries, stopping at the first team that is not 'default'. Sets tags {operator, team} as MIG's 2015-2017 runner-compliance plugin did; items whose tags are null (agent had no tags) are passed through unless --all. Lookups are cached for the run.",
+  examples: [
+    ["runner2compliance --with-addresses < result.json | $0 --bin /opt/vmintgr/bin/grouptest", "items with their team"],
+    ["$0 --all --field hostname --bin ./grouptest < events.ndjson", "any record with a hostname field"],
+  ],
+  options: (y) =>
+    y
+      .option("bin", { type: "string", describe: "the grouptest program (default: [vmintgr] bin of the config)" })
+      .option("config", { type: "string", describe: "runner-compliance.conf (gcfg INI)", defaultDescription: "/etc/mig/runner-compliance.conf" })
+      .option("field", { type: "string", describe: "field holding the host name (dots for nested fields)", defaultDescription: "target, else hostname" })
+      .option("address-field", { type: "string", describe: "field holding addresses for ip: lookups", defaultDescription: CARRIED_ADDRESSES })
+      .option("keep-addresses", { type: "boolean", default: false, describe: `keep the ${CARRIED_ADDRESSES} field runner2compliance --with-addresses adds` })
+      .option("all", { type: "boolean", default: false, describe: "also look up records whose tags are null" })
+      .option("timeout", { type: "number", default: 10, describe: "seconds a grouptest run may take before it is killed" })
+      .option("concurrency", { type: "number", default: 4, describe: "grouptest programs running at once" })
+      .option("stats", { type: "boolean", default: false, describe: "print lookup counts on stderr at the end" }),
+  async run(args, io) {
+    if (!(args.concurrency >= 1) || !(args.timeout > 0)) throw new PipeError("E_USAGE", "--concurrency must be ≥ 1 and --timeout > 0");
+    const cfg = loadRunnerComplianceConfig(args.config);
+    const bin = args.bin ?? cfg.vmintgrBin;
+    if (!bin) io.warn("no grouptest program (--bin or [vmintgr] bin): teams will be empty");
+    const grouptest = bin ? new Grouptest({ bin, timeoutMs: args.timeout * 1000, concurrency: args.concurrency, onWarning: io.warn }) : null;
+    const paths = args._.map(String);
+    async function* all() {
+      for await (const input of openInputs(paths)) {
+        const opts = { grouptest, field: args.field, addressField: args["address-field"], keepAddresses: args["keep-addresses"], all: args.all, source: input.name };
+        for await (const record of enrichOwner(input.chunks, opts)) yield goJson(record);
+      }
+    }
+    try {
+      await writeRecords(all(), io.stdout);
+    } finally {
+      if (args.stats && grouptest) io.warn(`grouptest runs ${grouptest.runs}, failed lookups ${grouptest.failures}`);
+    }
+  },
+};
+
+export const main = () => runCli(spec);
