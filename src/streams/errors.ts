@@ -18,16 +18,19 @@ export class PipeError extends Error {
   command?: string;
   position?: Position;
 
-  constructor(code: ErrorCode, message: string, opts: { command?: string; position?: Position; cause?: unknown } = {}) {
+  private readonly forcedExit?: number;
+
+  constructor(code: ErrorCode, message: string, opts: { command?: string; position?: Position; cause?: unknown; exitCode?: number } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = "PipeError";
     this.code = code;
     this.command = opts.command;
     this.position = opts.position;
+    this.forcedExit = opts.exitCode;
   }
 
   get exitCode(): number {
-    return this.code === "E_USAGE" ? 2 : 1;
+    return this.forcedExit ?? (this.code === "E_USAGE" ? 2 : 1);
   }
 }
 

@@ -1,0 +1,142 @@
+import { PipeError } from "../streams/errors.js";
+import { openInputs } from "../streams/input.js";
+import { runCli, type CommandSpec } from "../streams/cli.js";
+import { loadRunnerComplianceConfig } from "../lib/config.js";
+import { runDeliveryLoop, type Where } from "../lib/delivery-loop.js";
+import { checkSenderArgs, finish, openDeadLetter, progress, senderOptions, stopOnSignals, type SenderArgs } from "../lib/sender-cli.js";
+import { Deliverer, type DelivererOptions } from "../lib/mozdef/deliver.js";
+import { recordToMessage, RECORD_KINDS, type RecordKind } from "../lib/mozdef/records.js";
+import { resolveFqdn } from "../lib/mozdef/host.js";
+import { facilityNumber, FORMATS, parseServer, STYLES } from "../lib/syslog/options.js";
+import type { SyslogFormat, SyslogStyle } from "../lib/syslog/format.js";
+
+type Json = Record<string, unknown>;
+
+/**
+ * A line as the MozDef document it becomes (defaults filled, validated as
+ * mozdef_client does). Throws with the reason when it cannot be sent.
+ */
+export function lineToDocument(line: string, opts: { kind?: RecordKind; linkBase?: string; maxSize: number }): Json {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch (err) {
+    throw new Error(`not JSON (${(err as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`not a JSON object (${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : typeof parsed})`);
+  const doc = recordToMessage(parsed as Json, opts.kind, { linkBase: opts.linkBase }).build();
+  const size = Buffer.byteLength(JSON.stringify(doc));
+  if (size > opts.maxSize) throw new Error(`event of ${size} bytes is over --max-size ${opts.maxSize}`);
+  return doc;
+}
+
+interface Args extends SenderArgs {
+  url?: string;
+  config?: string;
+  kind?: RecordKind;
+  batch: number;
+  "link-base"?: string;
+  "max-size": number;
+  "also-syslog": boolean;
+  "only-syslog": boolean;
+  "syslog-server": string;
+  "syslog-style": SyslogStyle;
+  "syslog-format": SyslogFormat;
+  facility: string;
+  "sqs-queue"?: string;
+  "sqs-region"?: string;
+  "sqs-account"?: string;
+  "sqs-endpoint"?: string;
+}
+
+export const spec: CommandSpec<Args> = {
+  name: "mozdef-send",
+  usage:
+    "$0 [FILE...]\n\nSends NDJSON records (FILEs or stdin, '-') to MozDef: generic events, compliance items (bare ones get MIG's envelope), vulnerability events, asset hints and RuleResult lines (as compliance items). Each record is validated as mozdef_client does; every record read is either acknowledged by the server or written to the dead-letter file with the reason (exit 1).",
+  examples: [
+    ["xccdf2rules results.arf | $0 --url https://mozdef.example.net/events", "OpenSCAP findings into MozDef"],
+    ["runner2compliance | enrich-owner | $0", "the MIG plugin path ([mozdef] url from /etc/mig/runner-compliance.conf)"],
+    ["$0 --url http://mozdef:8080/_bulk --batch 200 --concurrency 8 < events.ndjson", "bulk load"],
+    ["$0 --url https://mozdef/events < mozdef-send.dead.ndjson", "replay what was not delivered"],
+  ],
+  options: (y) =>
+    senderOptions(
+      y
+        .option("url", { type: "string", describe: "MozDef endpoint, e.g. http://mozdef:8080/events, /custom/<app> or /_bulk (default: $MOZDEF_URL, else [mozdef] url of the config)" })
+        .option("config", { type: "string", describe: "runner-compliance.conf (gcfg INI) with [mozdef] url", defaultDescription: "/etc/mig/runner-compliance.conf" })
+        .option("kind", { type: "string", choices: RECORD_KINDS, describe: "treat every line as this kind instead of telling by shape" })
+        .option("batch", { type: "number", default: 1, describe: "events per request; > 1 posts JSON arrays, which only MozDef's /_bulk takes" })
+        .option("link-base", { type: "string", describe: "URL the rule id is appended to for a RuleResult's link (default: its first reference)" })
+        .option("max-size", { type: "number", default: 1024 * 1024, describe: "largest event in bytes; bigger ones are dead-lettered" })
+        .option("also-syslog", { type: "boolean", default: false, describe: "also write each event to syslog (mozdef_client's set_send_to_syslog)" })
+        .option("only-syslog", { type: "boolean", default: false, describe: "write to syslog only, no HTTP" })
+        .option("syslog-server", { type: "string", default: "unix:///dev/log", describe: "unix:///dev/log, udp://host:514, tcp://host:514 or tls://host:6514" })
+        .option("syslog-style", { type: "string", choices: STYLES, default: "json" as SyslogStyle, describe: "json (mozdef_client) or flat (mozdef_lib)" })
+        .option("syslog-format", { type: "string", choices: FORMATS, default: "3164" as SyslogFormat, describe: "syslog header: RFC 3164 or RFC 5424" })
+        .option("facility", { type: "string", default: "user", describe: "syslog facility" })
+        .option("sqs-queue", { type: "string", describe: "send to this SQS queue instead of HTTP (AWS credentials from the SDK's usual chain)" })
+        .option("sqs-region", { type: "string", describe: "SQS region (default: the SDK's)" })
+        .option("sqs-account", { type: "string", describe: "AWS account id owning the queue" })
+        .option("sqs-endpoint", { type: "string", describe: "SQS endpoint override" }),
+      "mozdef-send.dead.ndjson",
+    ),
+  async run(args, io) {
+    const { tls, retryOn } = checkSenderArgs(args, io);
+    if (!(args.batch >= 1) || !Number.isInteger(args.batch)) throw new PipeError("E_USAGE", "--batch must be a whole number ≥ 1");
+    const syslogWanted = args["also-syslog"] || args["only-syslog"];
+    const url = args.url ?? process.env.MOZDEF_URL ?? (args["only-syslog"] || args["sqs-queue"] ? undefined : loadRunnerComplianceConfig(args.config).mozdefUrl);
+    const httpWanted = !args["only-syslog"] && !args["sqs-queue"];
+    if (httpWanted && !url && !args["dry-run"]) throw new PipeError("E_USAGE", "no MozDef URL: give --url, set MOZDEF_URL, or [mozdef] url in the config file");
+    if (args.batch > 1 && httpWanted && url && !/\/_bulk\/?$/.test(new URL(url).pathname)) {
+      throw new PipeError("E_USAGE", `--batch ${args.batch} posts JSON arrays, which only MozDef's /_bulk endpoint accepts (URL is ${url})`);
+    }
+    const timeoutMs = args.timeout * 1000;
+    const hostname = await resolveFqdn();
+    const delivery: DelivererOptions = {};
+    if (httpWanted && url) delivery.http = { url, timeoutMs, retries: args.retries, retryOn, connections: args.concurrency, tls, batch: args.batch };
+    if (args["sqs-queue"]) delivery.sqs = { queue: args["sqs-queue"], region: args["sqs-region"], accountId: args["sqs-account"], endpoint: args["sqs-endpoint"], retries: args.retries };
+    if (syslogWanted) {
+      const server = parseServer(args["syslog-server"]);
+      const maxSize = Math.min(args["max-size"], 64 * 1024);
+      delivery.syslog = {
+        transport: { ...server, timeoutMs, retries: args.retries, maxSize, tls },
+        format: { style: args["syslog-style"], format: args["syslog-format"], facility: facilityNumber(args.facility), ident: "mozdef-send", hostname, maxSize },
+      };
+    }
+    const deliverer = args["dry-run"] ? null : new Deliverer(delivery);
+    const deadLetter = openDeadLetter(args["dead-letter"], "mozdef-send", args["dry-run"]);
+    const signals = stopOnSignals(() => deliverer?.stop());
+    const docOpts = { kind: args.kind, linkBase: args["link-base"], maxSize: args["max-size"] };
+    let stats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
+    const stopProgress = progress(io, () => `mozdef-send: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
+    let late: string | null = null;
+    try {
+      const result = await runDeliveryLoop<Json>({
+        inputs: openInputs(args._.map(String)),
+        prepare: (line) => lineToDocument(line, docOpts),
+        unitSize: deliverer?.batchSize ?? 1,
+        concurrency: args.concurrency,
+        deliver: async (docs) => {
+          if (!deliverer) {
+            io.stdout.write(docs.map((d) => `${JSON.stringify(d)}\n`).join(""));
+            return docs.map(() => null);
+          }
+          return deliverer.deliver(docs);
+        },
+        deadLetter,
+        onInvalid: (where: Where, reason) => io.warn(`${where.source}: line ${where.record}: ${reason}`),
+        stop: signals.signal,
+      });
+      stats = result;
+    } finally {
+      stopProgress();
+      signals.dispose();
+      late = (await deliverer?.close()) ?? null;
+    }
+    if (late) io.warn(`syslog: ${late}`);
+    finish(io, { ...stats, retried: deliverer?.retried ?? 0, truncated: deliverer?.truncated ?? 0 }, { deadLetter, showStats: args.stats, signal: signals.received(), dryRun: args["dry-run"] });
+    if (late) throw new PipeError("E_LOST", `syslog delivery may be incomplete: ${late}`);
+  },
+};
+
+export const main = () => runCli(spec);

@@ -1,0 +1,128 @@
+import { readLines } from "../streams/lines.js";
+import type { NamedInput } from "../streams/input.js";
+import { DeadLetterFile, unwrapDeadLetter } from "./dead-letter.js";
+
+export interface Where {
+  record: number;
+  source: string;
+}
+
+export interface LoopStats {
+  read: number;
+  sent: number;
+  deadLettered: number;
+  invalid: number;
+}
+
+export interface DeliveryLoopOptions<T> {
+  inputs: AsyncIterable<NamedInput>;
+  /** Turns a line into what is delivered; throws (with the reason) for an invalid record. */
+  prepare(line: string, where: Where): T;
+  /** Items per delivery unit (a batch). */
+  unitSize: number;
+  /** Units in flight at once; reading pauses while all are busy. */
+  concurrency: number;
+  /** One outcome per item: null when delivered, else the reason. */
+  deliver(items: T[]): Promise<(string | null)[]>;
+  /** Where undelivered lines go; with none (dry run) they are only reported. */
+  deadLetter: DeadLetterFile | null;
+  onInvalid?: (where: Where, reason: string) => void;
+  /** Aborted on SIGINT/SIGTERM: reading stops, what is in flight finishes. */
+  stop: AbortSignal;
+  /** Longest line accepted before it is an input error. */
+  maxLineLength?: number;
+}
+
+interface Entry<T> {
+  line: string;
+  where: Where;
+  item: T;
+}
+
+/**
+ * The loop every sender shares: read lines, prepare each (invalid ones go
+ * to the dead-letter file), deliver in units with bounded concurrency, and
+ * dead-letter whatever a unit could not deliver. Every record read ends up
+ * delivered or dead-lettered: read = sent + deadLettered.
+ */
+export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<LoopStats & { interrupted: boolean }> {
+  const stats: LoopStats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
+  const inflight = new Set<Promise<void>>();
+  let unit: Entry<T>[] = [];
+  const stopped = new Promise<"stop">((resolve) => (opts.stop.aborted ? resolve("stop") : opts.stop.addEventListener("abort", () => resolve("stop"), { once: true })));
+
+  const bury = (line: string, where: Where, reason: string) => {
+    stats.deadLettered++;
+    opts.deadLetter?.write(line, where, reason);
+  };
+
+  const dispatch = async (entries: Entry<T>[]) => {
+    let outcomes: (string | null)[];
+    try {
+      outcomes = await opts.deliver(entries.map((e) => e.item));
+    } catch (err) {
+      outcomes = entries.map(() => `delivery failed: ${(err as Error).message}`);
+    }
+    entries.forEach((e, i) => {
+      const reason = outcomes[i];
+      if (reason === null) stats.sent++;
+      else bury(e.line, e.where, reason);
+    });
+  };
+
+  const flush = async () => {
+    if (!unit.length) return;
+    const entries = unit;
+    unit = [];
+    while (inflight.size >= opts.concurrency) await Promise.race(inflight);
+    const p = dispatch(entries).finally(() => inflight.delete(p));
+    inflight.add(p);
+  };
+
+  let interrupted = false;
+  try {
+    interrupted = await readAll();
+  } finally {
+    // what was read is delivered or dead-lettered, even when reading failed
+    await flush();
+    while (inflight.size) await Promise.race(inflight);
+  }
+  return { ...stats, interrupted: interrupted || opts.stop.aborted };
+
+  async function readAll(): Promise<boolean> {
+    for await (const input of opts.inputs) {
+      const lines = readLines(input.chunks, { source: input.name, maxLength: opts.maxLineLength })[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await Promise.race([lines.next(), stopped]);
+        if (next === "stop") {
+          void lines.return?.(undefined);
+          return true;
+        }
+        if (next.done) break;
+        const raw = next.value.text;
+        if (!raw.trim()) continue;
+        stats.read++;
+        const where = { record: next.value.number, source: input.name };
+        let line = raw;
+        try {
+          line = unwrapDeadLetter(JSON.parse(raw)) ?? raw;
+        } catch {
+          // not JSON: prepare() says so
+        }
+        let item: T;
+        try {
+          item = opts.prepare(line, where);
+        } catch (err) {
+          stats.invalid++;
+          const reason = `invalid record: ${(err as Error).message}`;
+          opts.onInvalid?.(where, reason);
+          bury(line, where, reason);
+          continue;
+        }
+        unit.push({ line, where, item });
+        if (unit.length >= opts.unitSize) await flush();
+      }
+    }
+    return false;
+  }
+}

@@ -1,0 +1,104 @@
+import type { Argv } from "yargs";
+import { PipeError } from "../streams/errors.js";
+import type { Io } from "../streams/cli.js";
+import { DeadLetterFile } from "./dead-letter.js";
+import type { LoopStats } from "./delivery-loop.js";
+import type { TlsOptions } from "./tls.js";
+
+/** Options every sender takes: delivery, TLS, dead-letter, reporting. */
+export interface SenderArgs {
+  timeout: number;
+  retries: number;
+  "retry-on"?: string;
+  concurrency: number;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  insecure: boolean;
+  "dead-letter": string;
+  "dry-run": boolean;
+  stats: boolean;
+}
+
+export function senderOptions<T>(y: Argv<T>, deadLetterDefault: string) {
+  return y
+    .option("concurrency", { type: "number", default: 4, describe: "requests in flight at once (reading pauses while all are busy)" })
+    .option("timeout", { type: "number", default: 10, describe: "seconds to wait for each attempt" })
+    .option("retries", { type: "number", default: 5, describe: "retries after the first attempt (connection errors, 5xx, 429), with exponential backoff and jitter" })
+    .option("retry-on", { type: "string", describe: "more HTTP statuses to retry, comma-separated (e.g. 409,423)" })
+    .option("ca", { type: "string", describe: "PEM file of the CA to verify the server against" })
+    .option("cert", { type: "string", describe: "client certificate (PEM)" })
+    .option("key", { type: "string", describe: "client key (PEM)" })
+    .option("insecure", { type: "boolean", default: false, describe: "do not verify the server's certificate (warns)" })
+    .option("dead-letter", { type: "string", default: deadLetterDefault, describe: "file (appended to) for records not delivered, with the reason; feed it back to replay" })
+    .option("dry-run", { type: "boolean", default: false, describe: "print what would be sent on stdout; send nothing" })
+    .option("stats", { type: "boolean", default: false, describe: "print read/sent/retried/dead-lettered counts on stderr at the end" });
+}
+
+export function checkSenderArgs(a: SenderArgs, io: Io): { tls: TlsOptions; retryOn: Set<number> } {
+  if (!(a.concurrency >= 1) || !Number.isInteger(a.concurrency)) throw new PipeError("E_USAGE", "--concurrency must be a whole number ≥ 1");
+  if (!(a.timeout > 0)) throw new PipeError("E_USAGE", "--timeout must be > 0 seconds");
+  if (!(a.retries >= 0) || !Number.isInteger(a.retries)) throw new PipeError("E_USAGE", "--retries must be a whole number ≥ 0");
+  const retryOn = new Set<number>();
+  for (const s of (a["retry-on"] ?? "").split(",").filter(Boolean)) {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 100 || n > 599) throw new PipeError("E_USAGE", `--retry-on: not an HTTP status: ${s}`);
+    retryOn.add(n);
+  }
+  if ((a.cert === undefined) !== (a.key === undefined)) throw new PipeError("E_USAGE", "--cert and --key go together");
+  if (a.insecure) io.warn("warning: --insecure: the server's certificate is NOT verified");
+  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn };
+}
+
+/** SIGINT/SIGTERM stop reading; the loop then finishes or dead-letters what is in flight. */
+export function stopOnSignals(onStop: () => void) {
+  const controller = new AbortController();
+  let signal: NodeJS.Signals | null = null;
+  const handler = (s: NodeJS.Signals) => {
+    if (signal) return;
+    signal = s;
+    controller.abort();
+    onStop();
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+  return {
+    signal: controller.signal,
+    received: () => signal,
+    dispose: () => {
+      process.off("SIGINT", handler);
+      process.off("SIGTERM", handler);
+    },
+  };
+}
+
+/** A stderr progress line once a second, only on a terminal. */
+export function progress(io: Io, stats: () => string): () => void {
+  if (!io.stderrIsTTY) return () => undefined;
+  const timer = setInterval(() => process.stderr.write(`\r${stats()}\x1b[K`), 1000);
+  return () => {
+    clearInterval(timer);
+    process.stderr.write("\r\x1b[K");
+  };
+}
+
+/** The end of a sender's run: stats, then an error when anything was not delivered. */
+export function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean }): void {
+  opts.deadLetter?.close();
+  if (opts.showStats) {
+    const extra = stats.truncated ? `, truncated ${stats.truncated}` : "";
+    io.warn(`read ${stats.read}, ${opts.dryRun ? "printed" : "sent"} ${stats.sent}, retried ${stats.retried ?? 0}, dead-lettered ${stats.deadLettered} (invalid ${stats.invalid})${extra}`);
+  }
+  const lost = stats.deadLettered;
+  const where = opts.deadLetter && lost ? `; kept in ${opts.deadLetter.path}` : "";
+  if (opts.signal) {
+    throw new PipeError("E_LOST", `interrupted by ${opts.signal}: ${stats.sent} of ${stats.read} records read were delivered, ${lost} dead-lettered${where}`, {
+      exitCode: opts.signal === "SIGINT" ? 130 : 143,
+    });
+  }
+  if (lost) throw new PipeError("E_LOST", `${lost} of ${stats.read} records not ${opts.dryRun ? "valid" : "delivered"}${where}`);
+}
+
+export function openDeadLetter(path: string, command: string, dryRun: boolean): DeadLetterFile | null {
+  return dryRun ? null : new DeadLetterFile(path, command);
+}
