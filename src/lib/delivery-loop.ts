@@ -58,6 +58,10 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
 
   const dispatch = async (entries: Entry<T>[]) => {
     let outcomes: (string | null)[];
+    if (opts.stop.aborted) {
+      for (const e of entries) bury(e.line, e.where, "not sent: interrupted");
+      return;
+    }
     try {
       outcomes = await opts.deliver(entries.map((e) => e.item));
     } catch (err) {

@@ -1,3 +1,4 @@
+import { goJson } from "../go-json.js";
 import { HttpSender, type HttpSenderOptions } from "../http-sender.js";
 import { SyslogSender, type SyslogSenderOptions } from "../syslog/sender.js";
 import { SqsSender, type SqsOptions } from "../sqs-sender.js";
@@ -42,7 +43,8 @@ export class Deliverer {
   /** Delivers one unit (a batch, or a single event); one outcome per event. */
   async deliver(events: Json[]): Promise<Outcome[]> {
     const reasons: string[][] = events.map(() => []);
-    const bodies = events.map((e) => JSON.stringify(e));
+    // Go's escaping, so a compliance event is byte for byte what MIG's plugin posted
+    const bodies = events.map((e) => goJson(e));
     if (this.sqs) {
       (await this.sqs.send(bodies)).forEach((d, i) => d.ok || reasons[i].push(d.reason));
     } else if (this.http) {
