@@ -5,30 +5,12 @@ import { loadRunnerComplianceConfig } from "../lib/config.js";
 import { runDeliveryLoop, type Where } from "../lib/delivery-loop.js";
 import { checkSenderArgs, finish, openDeadLetter, progress, senderOptions, stopOnSignals, type SenderArgs } from "../lib/sender-cli.js";
 import { Deliverer, type DelivererOptions } from "../lib/mozdef/deliver.js";
-import { recordToMessage, RECORD_KINDS, type RecordKind } from "../lib/mozdef/records.js";
+import { lineToDocument, RECORD_KINDS, type RecordKind } from "../lib/mozdef/records.js";
 import { resolveFqdn } from "../lib/mozdef/host.js";
 import { facilityNumber, FORMATS, parseServer, STYLES } from "../lib/syslog/options.js";
 import type { SyslogFormat, SyslogStyle } from "../lib/syslog/format.js";
 
 type Json = Record<string, unknown>;
-
-/**
- * A line as the MozDef document it becomes (defaults filled, validated as
- * mozdef_client does). Throws with the reason when it cannot be sent.
- */
-export function lineToDocument(line: string, opts: { kind?: RecordKind; linkBase?: string; maxSize: number }): Json {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch (err) {
-    throw new Error(`not JSON (${(err as Error).message})`);
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`not a JSON object (${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : typeof parsed})`);
-  const doc = recordToMessage(parsed as Json, opts.kind, { linkBase: opts.linkBase }).build();
-  const size = Buffer.byteLength(JSON.stringify(doc));
-  if (size > opts.maxSize) throw new Error(`event of ${size} bytes is over --max-size ${opts.maxSize}`);
-  return doc;
-}
 
 interface Args extends SenderArgs {
   url?: string;
