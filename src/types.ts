@@ -91,3 +91,57 @@ export interface MatchedFile {
   file: string;
   search: Partial<Record<"paths" | "names" | "sizes" | "modes" | "mtimes" | "contents" | "md5" | "sha1" | "sha2" | "sha3", string[]>> & { description?: string };
 }
+
+/** One result inside a scan payload. */
+export interface ScanResult {
+  rule_ref: string;
+  title: string;
+  description?: string;
+  rationale?: string;
+  severity: string;
+  section?: string;
+  status: RuleStatus;
+  finding?: string;
+  actual?: string;
+  expected?: string;
+  remediation?: string;
+}
+
+/** The PatchMon compliance spec's scan payload (../shared/schemas/scan-payload.schema.json). */
+export interface ScanPayload {
+  profile: { name: string; type: Scanner; version?: string };
+  started_at: string;
+  completed_at: string;
+  status: "completed" | "failed";
+  summary: { total_rules: number; passed: number; failed: number; warnings: number; skipped: number; errors: number; score: number };
+  results: ScanResult[];
+  raw_output?: string;
+}
+
+/** One scan as the real PatchMon server takes it (agent pkg/models/compliance.go). */
+export interface PatchmonScan {
+  profile_name: string;
+  profile_type: Scanner;
+  status: "completed" | "failed";
+  score: number;
+  total_rules: number;
+  passed: number;
+  failed: number;
+  warnings: number;
+  skipped: number;
+  not_applicable: number;
+  started_at: string;
+  completed_at: string;
+  error?: string;
+  results: Record<string, unknown>[];
+}
+
+/** The body the real PatchMon server accepts at POST /api/v1/compliance/scans (no compliance_hash). */
+export interface PatchmonPayload {
+  hostname: string;
+  machine_id: string;
+  agent_version: string;
+  os_info: { family: string; name: string; version: string };
+  scanner_info?: Record<string, unknown>;
+  scans: PatchmonScan[];
+}

@@ -14,6 +14,7 @@ import { validator } from "./helpers/schema.js";
 const GOLDEN = join(ROOT, "test/golden");
 const update = process.env.UPDATE_GOLDEN === "1";
 const validRuleResult = validator("rule-result.schema.json");
+const validScanPayload = validator("scan-payload.schema.json");
 const cases = readdirSync(GOLDEN, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 
 describe("golden cases", () => {
@@ -39,10 +40,11 @@ describe("golden cases", () => {
       expect(actual.exitCode, `exit code; stderr: ${actual.stderr}`).toBe(expected("expected.exitCode"));
       expect(actual.stdout).toBe(expected("expected.stdout"));
       if (existsSync(join(dir, "expected.stderr"))) expect(actual.stderr).toBe(expected("expected.stderr"));
-      if (/2rules/.test(expected("cmd")) && !/--help/.test(expected("cmd"))) {
-        for (const line of actual.stdout.split("\n").filter(Boolean)) {
-          expect(validRuleResult(JSON.parse(line)), line.slice(0, 200)).toBeNull();
-        }
+      // output of the last stage is checked against its schema
+      const last = expected("cmd").split("|").pop()!.trim();
+      const schema = /--help/.test(last) ? null : /^\w+2rules\b/.test(last) ? validRuleResult : /^rules2scan\b/.test(last) && !/patchmon/.test(last) ? validScanPayload : null;
+      if (schema) {
+        for (const line of actual.stdout.split("\n").filter(Boolean)) expect(schema(JSON.parse(line)), line.slice(0, 200)).toBeNull();
       }
     });
   }

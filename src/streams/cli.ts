@@ -92,3 +92,8 @@ export async function writeRecords(records: AsyncIterable<unknown>, out: Writabl
   await pipeline(Readable.from(guarded()), ndjsonWriter(), out, { end: out !== process.stdout });
   if (failure !== undefined) throw failure;
 }
+
+/** Writes text chunks to `out` in order, honouring backpressure. */
+export async function writeText(chunks: Iterable<string> | AsyncIterable<string>, out: Writable): Promise<void> {
+  await pipeline(Readable.from(chunks, { objectMode: false }), out, { end: out !== process.stdout });
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { sh } from "./helpers/run.js";
+import { validator } from "./helpers/schema.js";
+import { ScanGroups, specHead, patchmonHead } from "../src/lib/scan-groups.js";
+import type { RuleResult, RuleStatus } from "../src/types.js";
+
+const validPayload = validator("scan-payload.schema.json");
+
+function rr(i: number, status: RuleStatus, extra: Partial<RuleResult> = {}): RuleResult {
+  return { rule_ref: `r${i}`, title: `rule ${i}`, severity: "medium", status, scanner: "openscap", target: "web-01", profile: { id: "p1" }, test_result_id: "tr1", started_at: "2024-05-01T10:00:00Z", ...extra };
+}
+
+describe("rules2scan", () => {
+  it("scores the spec's example: 198 of 245 passed gives 80.82", () => {
+    const g = new ScanGroups();
+    for (let i = 0; i < 245; i++) g.add(rr(i, i < 198 ? "pass" : i < 230 ? "fail" : i < 235 ? "notapplicable" : i < 240 ? "skip" : i < 243 ? "warn" : "error"));
+    const [group] = g.groups;
+    const head = specHead(group, "2024-05-01T11:00:00Z");
+    expect(head.summary).toEqual({ total_rules: 245, passed: 198, failed: 32, warnings: 3, skipped: 10, errors: 2, score: 80.82 });
+    // PatchMon's agent: errors are failures, and the score leaves out skipped and not applicable
+    expect(patchmonHead(group, "x")).toMatchObject({ failed: 34, skipped: 5, not_applicable: 5, score: Math.round((198 / 235) * 10000) / 100 });
+  });
+
+  it("writes one payload per (target, scanner, profile, TestResult), valid against the schema", () => {
+    const r = sh(`xccdf2rules "$FIXTURES/xccdf/openscap__multiple-testresults.xml" "$FIXTURES/xccdf/openscap-report__arf_simple_rule_fail.xml" 2>/dev/null | rules2scan`);
+    expect(r.status, r.stderr).toBe(0);
+    const payloads = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(payloads.length).toBe(4);
+    for (const p of payloads) expect(validPayload(p)).toBeNull();
+  });
+
+  it("--format patchmon: one body per host with all its scans, the real server's field names", () => {
+    const r = sh(`xccdf2rules "$FIXTURES/xccdf/openscap__multiple-testresults.xml" 2>/dev/null | rules2scan --format patchmon`);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.length).toBe(1);
+    expect(Object.keys(lines[0])).toEqual(["hostname", "machine_id", "agent_version", "os_info", "scans"]);
+    expect(lines[0].scans.length).toBe(3);
+    expect(Object.keys(lines[0].scans[0])).toEqual(["profile_name", "profile_type", "status", "score", "total_rules", "passed", "failed", "warnings", "skipped", "not_applicable", "started_at", "completed_at", "results"]);
+    expect(lines[0]).not.toHaveProperty("compliance_hash");
+  });
+
+  it("holds a big input once: 200 000 lines in two groups within a modest heap", () => {
+    const script = `let s="";for(let i=0;i<200000;i++){process.stdout.write(JSON.stringify({rule_ref:"xccdf_org.ssgproject.content_rule_"+i,title:"Ensure something "+i,severity:"medium",status:i%3?"pass":"fail",scanner:"openscap",target:"h"+(i%2),description:"d".repeat(200)})+"\\n")}`;
+    const r = sh(`node -e '${script}' | /usr/bin/time -f "%M" rules2scan 2>&1 >/dev/null | tail -1`);
+    const kb = Number(r.stdout.trim());
+    expect(kb).toBeGreaterThan(0);
+    // the input is ~70 MB of text; held once as compact results, plus Node itself
+    expect(kb / 1024).toBeLessThan(400);
+  });
+});
