@@ -22,8 +22,11 @@ export interface DeliveryLoopOptions<T> {
   unitSize: number;
   /** Units in flight at once; reading pauses while all are busy. */
   concurrency: number;
-  /** One outcome per item: null when delivered, else the reason. */
-  deliver(items: T[]): Promise<(string | null)[]>;
+  /**
+   * One outcome per item: null when delivered, else the reason; with a
+   * `line`, only part was delivered and that line (the rest) is dead-lettered.
+   */
+  deliver(items: T[]): Promise<Outcome[]>;
   /** Where undelivered lines go; with none (dry run) they are only reported. */
   deadLetter: DeadLetterFile | null;
   onInvalid?: (where: Where, reason: string) => void;
@@ -32,6 +35,8 @@ export interface DeliveryLoopOptions<T> {
   /** Longest line accepted before it is an input error. */
   maxLineLength?: number;
 }
+
+export type Outcome = string | null | { reason: string; line: string };
 
 interface Entry<T> {
   line: string;
@@ -57,7 +62,7 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
   };
 
   const dispatch = async (entries: Entry<T>[]) => {
-    let outcomes: (string | null)[];
+    let outcomes: Outcome[];
     if (opts.stop.aborted) {
       for (const e of entries) bury(e.line, e.where, "not sent: interrupted");
       return;
@@ -68,9 +73,10 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
       outcomes = entries.map(() => `delivery failed: ${(err as Error).message}`);
     }
     entries.forEach((e, i) => {
-      const reason = outcomes[i];
-      if (reason === null) stats.sent++;
-      else bury(e.line, e.where, reason);
+      const outcome = outcomes[i];
+      if (outcome === null) stats.sent++;
+      else if (typeof outcome === "string") bury(e.line, e.where, outcome);
+      else bury(outcome.line, e.where, outcome.reason);
     });
   };
 
