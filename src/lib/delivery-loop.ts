@@ -54,7 +54,17 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
   const stats: LoopStats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
   const inflight = new Set<Promise<void>>();
   let unit: Entry<T>[] = [];
-  const stopped = new Promise<"stop">((resolve) => (opts.stop.aborted ? resolve("stop") : opts.stop.addEventListener("abort", () => resolve("stop"), { once: true })));
+  // Racing every read against one long-lived "stopped" promise would pile a reaction (and the
+  // line it resolves with) onto it per record; instead the signal wakes only the read in progress.
+  let wake: ((v: "stop") => void) | null = null;
+  const onAbort = () => wake?.("stop");
+  opts.stop.addEventListener("abort", onAbort, { once: true });
+  const nextOrStop = <R>(it: AsyncIterator<R>) =>
+    new Promise<IteratorResult<R> | "stop">((resolve, reject) => {
+      if (opts.stop.aborted) return resolve("stop");
+      wake = resolve;
+      it.next().then(resolve, reject);
+    }).finally(() => (wake = null));
 
   const bury = (line: string, where: Where, reason: string) => {
     stats.deadLettered++;
@@ -96,6 +106,7 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
     // what was read is delivered or dead-lettered, even when reading failed
     await flush();
     while (inflight.size) await Promise.race(inflight);
+    opts.stop.removeEventListener("abort", onAbort);
   }
   return { ...stats, interrupted: interrupted || opts.stop.aborted };
 
@@ -103,7 +114,7 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
     for await (const input of opts.inputs) {
       const lines = readLines(input.chunks, { source: input.name, maxLength: opts.maxLineLength })[Symbol.asyncIterator]();
       for (;;) {
-        const next = await Promise.race([lines.next(), stopped]);
+        const next = await nextOrStop(lines);
         if (next === "stop") {
           void lines.return?.(undefined);
           return true;

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# mozdef-send into a loopback receiver: events/s and peak RSS with 1 and 16 requests in flight,
+# batching off and on, beside the anchors' way (one POST per event on a new connection) in the
+# same run. Targets (issue 3): >= 20 000 events/s with batching; memory flat for 1 million events.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=bench/data
+mkdir -p "$data"
+events="$data/events.1m.ndjson"
+if [ ! -s "$events" ]; then
+  echo "generating 1 000 000 events (once; kept in $data)..." >&2
+  node -e 'const o=[];for(let i=0;i<1e6;i++){o.push(JSON.stringify({summary:`bench event ${i}`,category:"compliance-bench",severity:"info",tags:["bench"],details:{seq:i,host:`web-${i%300}.example.net`}}));if(o.length===1e4){process.stdout.write(o.join("\n")+"\n");o.length=0}}' > "$events"
+fi
+head -n 100000 "$events" > "$data/events.100k.ndjson"
+head -n 20000 "$events" > "$data/events.20k.ndjson"
+
+portfile=$(mktemp)
+node bench/receiver.mjs "$portfile" & receiver=$!
+trap 'kill $receiver 2>/dev/null; rm -f "$portfile"' EXIT
+while [ ! -s "$portfile" ]; do sleep 0.1; done
+base="http://127.0.0.1:$(cat "$portfile")"
+count() { curl -s "$base/count" 2>/dev/null || node -e "fetch('$base/count').then(r=>r.text()).then(t=>console.log(t))"; }
+
+fail=0
+printf '%-44s %9s %12s %9s %s\n' mode events "events/s" "peak MB" delivered
+run() {  # name, n, command...
+  local name=$1 n=$2; shift 2
+  local before after t
+  before=$(count)
+  t=$(mktemp)
+  /usr/bin/env time -f "%e %M" -o "$t" "$@" > /dev/null 2>&1 || { echo "failed: $*" >&2; fail=1; }
+  read -r s k < <(tail -n 1 "$t"); rm -f "$t"
+  after=$(count)
+  local got=$((after - before))
+  printf '%-44s %9d %12.0f %9.1f %s\n' "$name" "$n" "$(echo "$n / $s" | bc -l)" "$(echo "$k / 1024" | bc -l)" "$([ "$got" -eq "$n" ] && echo "all" || echo "ONLY $got")"
+  [ "$got" -eq "$n" ] || fail=1
+  last_rate=$(echo "$n / $s" | bc -l); last_mb=$(( k / 1024 ))
+}
+dl=$(mktemp -d)
+run "anchors: 1 POST/event, new connection" 20000 node bench/anchor-post.mjs "$base/events" "$data/events.20k.ndjson"
+run "mozdef-send --concurrency 1" 20000 bin/mozdef-send --url "$base/events" --concurrency 1 --dead-letter "$dl/d" "$data/events.20k.ndjson"
+run "mozdef-send --concurrency 16" 100000 bin/mozdef-send --url "$base/events" --concurrency 16 --dead-letter "$dl/d" "$data/events.100k.ndjson"
+run "mozdef-send --batch 500 --concurrency 1" 1000000 bin/mozdef-send --url "$base/_bulk" --batch 500 --concurrency 1 --dead-letter "$dl/d" "$events"
+batched1=$last_rate
+run "mozdef-send --batch 500 --concurrency 16 (100k)" 100000 bin/mozdef-send --url "$base/_bulk" --batch 500 --concurrency 16 --dead-letter "$dl/d" "$data/events.100k.ndjson"
+small_mb=$last_mb
+run "mozdef-send --batch 500 --concurrency 16 (1M)" 1000000 bin/mozdef-send --url "$base/_bulk" --batch 500 --concurrency 16 --dead-letter "$dl/d" "$events"
+batched16=$last_rate; big_mb=$last_mb
+best=$(echo "if ($batched1 > $batched16) $batched1 else $batched16" | bc -l)
+verdict=met; (( $(echo "$best < 20000" | bc -l) )) && { verdict=MISSED; fail=1; }
+printf '  target: >= 20000 events/s with batching (got %.0f): %s\n' "$best" "$verdict"
+verdict=met; (( big_mb * 10 > small_mb * 13 )) && { verdict=MISSED; fail=1; }
+printf '  target: memory flat, 1M events vs 100k (got %d MB vs %d MB): %s\n' "$big_mb" "$small_mb" "$verdict"
+exit $fail
