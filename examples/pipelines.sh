@@ -30,3 +30,15 @@ if [ -d "$fixtures" ]; then
   head -n 2 "$out" | cut -c1-220
   count < "$out"
 fi
+
+echo "== OpenSCAP → PatchMon scan payload (rules2scan), summary only"
+"$bin/xccdf2rules" "$here/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz" 2>/dev/null | "$bin/rules2scan" |
+  node -e 'require("readline").createInterface({input: process.stdin}).on("line", (l) => { const p = JSON.parse(l); console.log("  " + p.profile.name + ": " + JSON.stringify(p.summary)); })'
+
+echo "== OpenSCAP → MozDef events (mozdef-send --dry-run: what would be posted)"
+"$bin/xccdf2rules" "$here/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz" 2>/dev/null | "$bin/mozdef-send" --dry-run | head -n 1 | cut -c1-220
+
+if [ -d "$fixtures" ]; then
+  echo "== MIG runner result → compliance items (runner2compliance), as MIG's plugin builds them (fixture)"
+  "$bin/runner2compliance" --mig-api https://api.mig.example.net/api/v1 "$fixtures/mig/runner-result.file-compliance.json" | head -n 2 | cut -c1-220
+fi

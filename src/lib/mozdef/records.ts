@@ -25,8 +25,14 @@ export interface RecordContext {
 /** The library message for a record; throws MozDefError when the record cannot be one. */
 export function recordToMessage(o: Json, kind: RecordKind = detectKind(o), ctx: RecordContext = {}): MozDefMessage {
   switch (kind) {
-    case "rule":
-      return MozDefCompliance.fromItem(ruleToComplianceItem(o as unknown as RuleResult, ctx));
+    case "rule": {
+      const rule = o as unknown as RuleResult;
+      const event = MozDefCompliance.fromItem(ruleToComplianceItem(rule, ctx));
+      // the envelope names the scanner, not MIG
+      event.source = rule.scanner;
+      event.tags = [rule.scanner, "compliance"];
+      return event;
+    }
     case "compliance":
       // a bare item (runner2compliance) gets the MIG plugin's envelope; a full event is taken as it is
       return "details" in o || "summary" in o ? new MozDefCompliance().assign(o) : MozDefCompliance.fromItem(o);
