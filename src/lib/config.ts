@@ -70,9 +70,7 @@ export function loadRunnerComplianceConfig(path: string | undefined): RunnerComp
   try {
     text = readFileSync(file, "utf8");
   } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" && path === undefined) return {};
-    if (code === "ENOENT") return { file: undefined };
+    if ((cause as NodeJS.ErrnoException).code === "ENOENT") return {};
     throw new PipeError("E_USAGE", `cannot read config: ${(cause as Error).message}`, { position: { source: file }, cause });
   }
   const ini = parseIni(text, file);
