@@ -69,6 +69,7 @@ export const spec: CommandSpec<Args> = {
     const url = args.url ?? process.env.MOZDEF_URL ?? (args["only-syslog"] || args["sqs-queue"] ? undefined : loadRunnerComplianceConfig(args.config).mozdefUrl);
     const httpWanted = !args["only-syslog"] && !args["sqs-queue"];
     if (httpWanted && !url && !args["dry-run"]) throw new PipeError("E_USAGE", "no MozDef URL: give --url, set MOZDEF_URL, or [mozdef] url in the config file");
+    if (url && !URL.canParse(url)) throw new PipeError("E_USAGE", `invalid URL: ${url}`);
     if (args.batch > 1 && httpWanted && url && !/\/_bulk\/?$/.test(new URL(url).pathname)) {
       throw new PipeError("E_USAGE", `--batch ${args.batch} posts JSON arrays, which only MozDef's /_bulk endpoint accepts (URL is ${url})`);
     }
