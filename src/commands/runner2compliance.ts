@@ -4,7 +4,8 @@ import { JsonPicker } from "../streams/json-picker.js";
 import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
 import { commandToItems, type KeyOrder } from "../lib/mig.js";
 import { loadRunnerComplianceConfig, missingSetting } from "../lib/config.js";
-import { goIdString, goJson, nowEpochMs, rfc3339Nano } from "../lib/go-json.js";
+import { goIdString, goJson } from "../lib/go-json.js";
+import { nowEpochMs, rfc3339Nano } from "../lib/time.js";
 import type { ComplianceItem, MigCommand } from "../types.js";
 
 export interface RunnerToComplianceOptions {

@@ -57,7 +57,7 @@ function parseValue(text: string, where: { source: string; line: number }): stri
     else value += c;
   }
   if (quoted) throw new PipeError("E_USAGE", "unterminated quoted value", { position: where });
-  return quoted ? value : value.trim();
+  return value.trim();
 }
 
 /**

@@ -25,7 +25,6 @@ export interface DeadLetterLine {
  */
 export class DeadLetterFile {
   private fd: number | null = null;
-  count = 0;
 
   constructor(readonly path: string, private readonly command: string) {}
 
@@ -42,7 +41,6 @@ export class DeadLetterFile {
     }
     const entry: DeadLetterLine = { dead_letter: { reason, record: where.record, source: where.source, command: this.command, at: new Date().toISOString() }, line };
     writeSync(this.fd, `${JSON.stringify(entry)}\n`);
-    this.count++;
   }
 
   close(): void {

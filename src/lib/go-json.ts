@@ -8,23 +8,6 @@ export function goJson(value: unknown): string {
 }
 
 /**
- * Go's time.RFC3339Nano in UTC: fraction digits with trailing zeros trimmed,
- * no fraction at all when it is zero. `epochMs` may carry sub-millisecond
- * digits (performance.timeOrigin + performance.now()).
- */
-export function rfc3339Nano(epochMs: number): string {
-  const whole = Math.floor(epochMs / 1000);
-  const micros = Math.round((epochMs - whole * 1000) * 1000);
-  const base = new Date(whole * 1000).toISOString().slice(0, 19);
-  const fraction = String(micros).padStart(6, "0").replace(/0+$/, "");
-  return `${base}${fraction ? `.${fraction}` : ""}Z`;
-}
-
-export function nowEpochMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-/**
  * Go's `%.0f` of a float64 id: the exact integer value of the double. A JS
  * String() would print 1424700180901330700 for 1424700180901330688.
  */

@@ -65,7 +65,10 @@ export class Grouptest {
         timedOut = true;
         child.kill("SIGKILL");
       }, this.opts.timeoutMs);
-      child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d.length + stdout.length > 1 << 20 ? "" : d));
+      // an answer is a few dozen bytes: stop collecting past 1 MiB
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        if (stdout.length < 1 << 20) stdout += d;
+      });
       child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr = (stderr + d).slice(-500)));
       child.on("error", (err) => {
         clearTimeout(timer);

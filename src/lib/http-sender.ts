@@ -61,10 +61,6 @@ export class HttpSender {
     this.agent = new Agent({ connections: opts.connections, pipelining: 1, connect: tlsConnectOptions(opts.tls), keepAliveTimeout: 30_000 });
   }
 
-  get origin(): string {
-    return this.url.origin;
-  }
-
   /** Makes waiting retries give up at once (SIGINT/SIGTERM). */
   stop(): void {
     this.stopping.abort();

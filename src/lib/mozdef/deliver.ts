@@ -24,7 +24,6 @@ export class Deliverer {
   readonly http?: HttpSender;
   readonly syslog?: SyslogSender;
   readonly sqs?: SqsSender;
-  truncated = 0;
 
   constructor(readonly opts: DelivererOptions) {
     if (opts.sqs) this.sqs = new SqsSender(opts.sqs);
@@ -34,6 +33,11 @@ export class Deliverer {
 
   get batchSize(): number {
     return this.sqs ? 10 : this.http ? Math.max(1, this.opts.http!.batch) : 1;
+  }
+
+  /** Syslog lines cut to fit --max-size. */
+  get truncated(): number {
+    return this.syslog?.truncated ?? 0;
   }
 
   get retried(): number {
@@ -60,7 +64,6 @@ export class Deliverer {
     if (this.syslog) {
       for (const [i, e] of events.entries()) {
         const d = await this.syslog.send(e);
-        if (d.truncatedBytes) this.truncated++;
         if (!d.ok) reasons[i].push(d.reason);
       }
     }

@@ -32,11 +32,3 @@ export function currentHostname(): string {
 export function processName(): string {
   return basename(process.argv[1] ?? "node");
 }
-
-/** Python's `datetime.isoformat()` of a UTC time: microseconds (none when zero) and "+00:00". */
-export function isoTimestamp(epochMs = performance.timeOrigin + performance.now()): string {
-  const whole = Math.floor(epochMs / 1000);
-  const micros = Math.round((epochMs - whole * 1000) * 1000);
-  const base = new Date(whole * 1000).toISOString().slice(0, 19);
-  return `${base}${micros ? `.${String(micros).padStart(6, "0")}` : ""}+00:00`;
-}

@@ -1,6 +1,7 @@
 import { MozDefError } from "./error.js";
 import { toSeverity, type MozDefSeverity } from "./severity.js";
-import { currentHostname, isoTimestamp, processName } from "./host.js";
+import { currentHostname, processName } from "./host.js";
+import { isoTimestamp } from "../time.js";
 import type { ComplianceItem } from "../../types.js";
 
 type Json = Record<string, unknown>;
@@ -71,8 +72,6 @@ export abstract class MozDefMessage {
     await sendMessage(this.build(), this.delivery);
   }
 }
-
-const EVENT_KEYS = ["timestamp", "category", "hostname", "processid", "processname", "severity", "source", "summary", "tags", "details"];
 
 /** A generic MozDef event with mozdef_client's defaults. */
 export class MozDefEvent extends MozDefMessage {
@@ -187,11 +186,11 @@ export class MozDefCompliance extends MozDefEvent {
   /** The envelope MIG's runner-compliance plugin put around each item. */
   static fromItem(item: ComplianceItem | Json, url?: string): MozDefCompliance {
     const event = new MozDefCompliance(url);
-    validateComplianceItem(item);
-    const i = item as ComplianceItem;
+    // validated with the event, in validate()
+    const i = item as Partial<ComplianceItem>;
     event.source = "mig";
     event.tags = ["mig", "compliance"];
-    event.summary = `${i.target} ${i.compliance ? "passes" : "fails"} compliance with ${i.check.ref}`;
+    event.summary = `${i.target} ${i.compliance ? "passes" : "fails"} compliance with ${i.check?.ref}`;
     event.details = item as Json;
     return event;
   }
@@ -252,4 +251,3 @@ function isObject(v: unknown): v is Json {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-export { EVENT_KEYS };

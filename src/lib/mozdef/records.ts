@@ -1,6 +1,6 @@
 import { MozDefAssetHint, MozDefCompliance, MozDefEvent, MozDefVulnerability, type MozDefMessage } from "./messages.js";
 import { MozDefError } from "./error.js";
-import { isoTimestamp } from "./host.js";
+import { isoTimestamp } from "../time.js";
 import type { ComplianceItem, RuleResult } from "../../types.js";
 
 type Json = Record<string, unknown>;

@@ -18,12 +18,13 @@ export class SyslogSender {
 
   /** The line as it will be sent (for --dry-run and tests). */
   frame(event: Record<string, unknown>) {
-    return formatFrame(event, { ...this.opts.format, bare: this.opts.transport.kind === "unix" });
+    const frame = formatFrame(event, { ...this.opts.format, bare: this.opts.transport.kind === "unix" });
+    if (frame.truncatedBytes) this.truncated++;
+    return frame;
   }
 
   async send(event: Record<string, unknown>): Promise<Delivery & { truncatedBytes: number }> {
     const frame = this.frame(event);
-    if (frame.truncatedBytes) this.truncated++;
     return { ...(await this.transport.send(frame.text)), truncatedBytes: frame.truncatedBytes };
   }
 
