@@ -1,10 +1,9 @@
 import { PipeError } from "../streams/errors.js";
-import { openInputs } from "../streams/input.js";
 import { runCli, type CommandSpec } from "../streams/cli.js";
 import { loadRunnerComplianceConfig } from "../lib/config.js";
-import { runDeliveryLoop, type Where } from "../lib/delivery-loop.js";
-import { checkSenderArgs, finish, openDeadLetter, progress, senderOptions, stopOnSignals, type SenderArgs } from "../lib/sender-cli.js";
+import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../lib/sender-cli.js";
 import { Deliverer, type DelivererOptions } from "../lib/mozdef/deliver.js";
+import { parseHttpUrl } from "../lib/http-sender.js";
 import { lineToDocument, RECORD_KINDS, type RecordKind } from "../lib/mozdef/records.js";
 import { resolveFqdn } from "../lib/mozdef/host.js";
 import { facilityNumber, FORMATS, parseServer, STYLES } from "../lib/syslog/options.js";
@@ -69,8 +68,7 @@ export const spec: CommandSpec<Args> = {
     const url = args.url ?? process.env.MOZDEF_URL ?? (args["only-syslog"] || args["sqs-queue"] ? undefined : loadRunnerComplianceConfig(args.config).mozdefUrl);
     const httpWanted = !args["only-syslog"] && !args["sqs-queue"];
     if (httpWanted && !url && !args["dry-run"]) throw new PipeError("E_USAGE", "no MozDef URL: give --url, set MOZDEF_URL, or [mozdef] url in the config file");
-    if (url && !URL.canParse(url)) throw new PipeError("E_USAGE", `invalid URL: ${url}`);
-    if (args.batch > 1 && httpWanted && url && !/\/_bulk\/?$/.test(new URL(url).pathname)) {
+    if (args.batch > 1 && httpWanted && url && !/\/_bulk\/?$/.test(parseHttpUrl(url).pathname)) {
       throw new PipeError("E_USAGE", `--batch ${args.batch} posts JSON arrays, which only MozDef's /_bulk endpoint accepts (URL is ${url})`);
     }
     const timeoutMs = args.timeout * 1000;
@@ -87,38 +85,21 @@ export const spec: CommandSpec<Args> = {
       };
     }
     const deliverer = args["dry-run"] ? null : new Deliverer(delivery);
-    const deadLetter = openDeadLetter(args["dead-letter"], "mozdef-send", args["dry-run"]);
-    const signals = stopOnSignals(() => deliverer?.stop());
     const docOpts = { kind: args.kind, linkBase: args["link-base"], maxSize: args["max-size"] };
-    let stats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
-    const stopProgress = progress(io, () => `mozdef-send: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
-    let late: string | null = null;
-    try {
-      const result = await runDeliveryLoop<Json>({
-        inputs: openInputs(args._.map(String)),
-        prepare: (line) => lineToDocument(line, docOpts),
-        unitSize: deliverer?.batchSize ?? 1,
-        concurrency: args.concurrency,
-        deliver: async (docs) => {
-          if (!deliverer) {
-            io.stdout.write(docs.map((d) => `${JSON.stringify(d)}\n`).join(""));
-            return docs.map(() => null);
-          }
-          return deliverer.deliver(docs);
-        },
-        deadLetter,
-        onInvalid: (where: Where, reason) => io.warn(`${where.source}: line ${where.record}: ${reason}`),
-        stop: signals.signal,
-      });
-      stats = result;
-    } finally {
-      stopProgress();
-      signals.dispose();
-      late = (await deliverer?.close()) ?? null;
-    }
-    if (late) io.warn(`syslog: ${late}`);
-    finish(io, { ...stats, retried: deliverer?.retried ?? 0, truncated: deliverer?.truncated ?? 0 }, { deadLetter, showStats: args.stats, signal: signals.received(), dryRun: args["dry-run"] });
-    if (late) throw new PipeError("E_LOST", `syslog delivery may be incomplete: ${late}`);
+    await runSender<Json>({
+      name: "mozdef-send",
+      args,
+      io,
+      prepare: (line) => lineToDocument(line, docOpts),
+      unitSize: deliverer?.batchSize ?? 1,
+      concurrency: args.concurrency,
+      deliver: (docs) => deliverer!.deliver(docs),
+      preview: (docs) => docs.map((d) => `${JSON.stringify(d)}\n`).join(""),
+      stop: () => deliverer?.stop(),
+      close: async () => (await deliverer?.close()) ?? null,
+      counters: () => ({ retried: deliverer?.retried ?? 0, truncated: deliverer?.truncated ?? 0 }),
+      maxSize: delivery.syslog?.format.maxSize,
+    });
   },
 };
 

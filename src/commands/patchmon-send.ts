@@ -1,8 +1,6 @@
 import { PipeError } from "../streams/errors.js";
-import { openInputs } from "../streams/input.js";
 import { runCli, type CommandSpec } from "../streams/cli.js";
-import { runDeliveryLoop } from "../lib/delivery-loop.js";
-import { checkSenderArgs, finish, openDeadLetter, progress, senderOptions, stopOnSignals, type SenderArgs } from "../lib/sender-cli.js";
+import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../lib/sender-cli.js";
 import { HttpSender } from "../lib/http-sender.js";
 import { PatchmonDelivery, parsePayloadLine, type PatchmonItem } from "../lib/patchmon-delivery.js";
 import { patchmonSettings, PATCHMON_CONFIG } from "../lib/patchmon-config.js";
@@ -49,37 +47,26 @@ export const spec: CommandSpec<Args> = {
       ? null
       : new HttpSender({ url: base.origin, timeoutMs: args.timeout * 1000, retries: args.retries, retryOn, connections: 1, tls, headers: { "x-api-id": s.apiId!, "x-api-key": s.apiKey! } });
     const delivery = sender ? new PatchmonDelivery({ sender, path, maxBody: args["max-body"], perMinute: args["per-minute"], warn: io.warn }) : null;
-    const deadLetter = openDeadLetter(args["dead-letter"], "patchmon-send", args["dry-run"]);
-    const signals = stopOnSignals(() => sender?.stop());
-    let stats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
-    const stopProgress = progress(io, () => `patchmon-send: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
-    try {
-      stats = await runDeliveryLoop<PatchmonItem>({
-        inputs: openInputs(args._.map(String)),
-        prepare: parsePayloadLine,
-        unitSize: 20,
-        concurrency: 1,
-        deliver: async (items) => {
-          if (!delivery) {
-            for (const it of items) io.stdout.write(`${JSON.stringify(it.kind === "spec" ? it.payload : { ...it.head, scans: it.scans })}\n`);
-            return items.map(() => null);
-          }
-          return delivery.deliver(items);
-        },
-        deadLetter,
-        onInvalid: (where, reason) => io.warn(`${where.source}: line ${where.record}: ${reason}`),
-        stop: signals.signal,
-      });
-    } finally {
-      stopProgress();
-      signals.dispose();
-      await sender?.close();
-    }
-    if (delivery?.authFailed) {
-      deadLetter?.close();
-      throw new PipeError("E_LOST", `the server refused the API credentials from ${s.credentialsFrom} (${delivery.authFailed}); nothing more was sent; ${stats.deadLettered} record(s) kept in ${args["dead-letter"]}`);
-    }
-    finish(io, { ...stats, retried: sender?.retried ?? 0 }, { deadLetter, showStats: args.stats, signal: signals.received(), dryRun: args["dry-run"] });
+    await runSender<PatchmonItem>({
+      name: "patchmon-send",
+      args,
+      io,
+      prepare: parsePayloadLine,
+      unitSize: 20,
+      concurrency: 1,
+      deliver: (items) => delivery!.deliver(items),
+      preview: (items) => items.map((it) => `${JSON.stringify(it.kind === "spec" ? it.payload : { ...it.head, scans: it.scans })}\n`).join(""),
+      stop: () => sender?.stop(),
+      close: async () => {
+        await sender?.close();
+        return null;
+      },
+      counters: () => ({ retried: sender?.retried ?? 0, truncated: 0 }),
+      failure: (stats) =>
+        delivery?.authFailed
+          ? new PipeError("E_LOST", `the server refused the API credentials from ${s.credentialsFrom} (${delivery.authFailed}); nothing more was sent; ${stats.deadLettered} record(s) kept in ${args["dead-letter"]}`)
+          : null,
+    });
   },
 };
 

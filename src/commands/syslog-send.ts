@@ -1,14 +1,11 @@
 import { PipeError } from "../streams/errors.js";
-import { openInputs } from "../streams/input.js";
 import { runCli, type CommandSpec } from "../streams/cli.js";
-import { runDeliveryLoop } from "../lib/delivery-loop.js";
-import { checkSenderArgs, finish, openDeadLetter, progress, senderOptions, stopOnSignals, type SenderArgs } from "../lib/sender-cli.js";
+import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../lib/sender-cli.js";
 import { Deliverer } from "../lib/mozdef/deliver.js";
 import { lineToDocument, RECORD_KINDS, type RecordKind } from "../lib/mozdef/records.js";
 import { resolveFqdn } from "../lib/mozdef/host.js";
-import { SyslogSender } from "../lib/syslog/sender.js";
 import { facilityNumber, FORMATS, parseServer, STYLES } from "../lib/syslog/options.js";
-import type { SyslogFormat, SyslogStyle } from "../lib/syslog/format.js";
+import { formatFrame, type SyslogFormat, type SyslogStyle } from "../lib/syslog/format.js";
 
 type Json = Record<string, unknown>;
 
@@ -51,46 +48,29 @@ export const spec: CommandSpec<Args> = {
       transport: { ...server, timeoutMs: args.timeout * 1000, retries: args.retries, maxSize: args["max-size"], tls },
       format: { style: args.style, format: args.format, facility: facilityNumber(args.facility), ident: args.ident, hostname: await resolveFqdn(), maxSize: args["max-size"] },
     };
-    const preview = args["dry-run"] ? new SyslogSender({ ...syslog, transport: { ...syslog.transport, kind: "udp" } }) : null;
     const deliverer = args["dry-run"] ? null : new Deliverer({ syslog });
-    const deadLetter = openDeadLetter(args["dead-letter"], "syslog-send", args["dry-run"]);
-    const signals = stopOnSignals(() => deliverer?.stop());
-    let stats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
-    let truncated = 0;
-    const stopProgress = progress(io, () => `syslog-send: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
-    let late: string | null = null;
-    try {
-      stats = await runDeliveryLoop<Json>({
-        inputs: openInputs(args._.map(String)),
-        prepare: (line) => lineToDocument(line, { kind: args.kind, maxSize: 16 * 1024 * 1024 }),
-        unitSize: 1,
-        concurrency: 1,
-        deliver: async (docs) => {
-          if (preview) {
-            for (const d of docs) {
-              const f = preview.frame(d);
-              if (f.truncatedBytes) truncated++;
-              io.stdout.write(`${f.text}\n`);
-            }
-            return docs.map(() => null);
-          }
-          return deliverer!.deliver(docs);
-        },
-        deadLetter,
-        onInvalid: (where, reason) => io.warn(`${where.source}: line ${where.record}: ${reason}`),
-        stop: signals.signal,
-      });
-    } finally {
-      stopProgress();
-      signals.dispose();
-      late = (await deliverer?.close()) ?? null;
-      await preview?.close();
-    }
-    truncated += deliverer?.truncated ?? 0;
-    if (truncated) io.warn(`${truncated} line(s) longer than --max-size ${args["max-size"]} were truncated (marked '[truncated N bytes]')`);
-    if (late) io.warn(late);
-    finish(io, { ...stats, truncated }, { deadLetter, showStats: args.stats, signal: signals.received(), dryRun: args["dry-run"] });
-    if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late}`);
+    let previewTruncated = 0;
+    await runSender<Json>({
+      name: "syslog-send",
+      args,
+      io,
+      prepare: (line) => lineToDocument(line, { kind: args.kind, maxSize: 16 * 1024 * 1024 }),
+      unitSize: 1,
+      concurrency: 1,
+      deliver: (docs) => deliverer!.deliver(docs),
+      preview: (docs) =>
+        docs
+          .map((d) => {
+            const f = formatFrame(d, { ...syslog.format, bare: server.kind === "unix" });
+            if (f.truncatedBytes) previewTruncated++;
+            return `${f.text}\n`;
+          })
+          .join(""),
+      stop: () => deliverer?.stop(),
+      close: async () => (await deliverer?.close()) ?? null,
+      counters: () => ({ retried: 0, truncated: (deliverer?.truncated ?? 0) + previewTruncated }),
+      maxSize: args["max-size"],
+    });
   },
 };
 

@@ -34,6 +34,8 @@ export interface DeliveryLoopOptions<T> {
   stop: AbortSignal;
   /** Longest line accepted before it is an input error. */
   maxLineLength?: number;
+  /** Counts kept up to date as the loop runs (for progress lines). */
+  stats?: LoopStats;
 }
 
 export type Outcome = string | null | { reason: string; line: string };
@@ -51,7 +53,7 @@ interface Entry<T> {
  * delivered or dead-lettered: read = sent + deadLettered.
  */
 export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<LoopStats & { interrupted: boolean }> {
-  const stats: LoopStats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
+  const stats: LoopStats = opts.stats ?? { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
   const inflight = new Set<Promise<void>>();
   let unit: Entry<T>[] = [];
   // Racing every read against one long-lived "stopped" promise would pile a reaction (and the

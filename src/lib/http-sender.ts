@@ -51,13 +51,7 @@ export class HttpSender {
   retried = 0;
 
   constructor(private readonly opts: HttpSenderOptions) {
-    try {
-      this.url = new URL(opts.url);
-    } catch {
-      throw new PipeError("E_USAGE", `invalid URL: ${opts.url}`);
-    }
-    if (this.url.protocol !== "http:" && this.url.protocol !== "https:") throw new PipeError("E_USAGE", `URL must be http or https: ${opts.url}`);
-    if (this.url.username || this.url.password) throw new PipeError("E_USAGE", "credentials in the URL would show in the process list: use the config file or environment");
+    this.url = parseHttpUrl(opts.url);
     this.agent = new Agent({ connections: opts.connections, pipelining: 1, connect: tlsConnectOptions(opts.tls), keepAliveTimeout: 30_000 });
   }
 
@@ -132,6 +126,19 @@ export class HttpSender {
     const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(v) - Date.now();
     return Number.isFinite(ms) ? Math.min(max, Math.max(0, ms)) : undefined;
   }
+}
+
+/** An http(s) URL without credentials in it, or a usage error saying what is wrong. */
+export function parseHttpUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new PipeError("E_USAGE", `invalid URL: ${text}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new PipeError("E_USAGE", `URL must be http or https: ${text}`);
+  if (url.username || url.password) throw new PipeError("E_USAGE", "credentials in the URL would show in the process list: use the config file or environment");
+  return url;
 }
 
 /** Resolves true after `ms`, or false at once if `signal` aborts. */

@@ -1,8 +1,10 @@
 import type { Argv } from "yargs";
+import { once } from "node:events";
 import { PipeError } from "../streams/errors.js";
 import type { Io } from "../streams/cli.js";
+import { openInputs } from "../streams/input.js";
 import { DeadLetterFile } from "./dead-letter.js";
-import type { LoopStats } from "./delivery-loop.js";
+import { runDeliveryLoop, type LoopStats, type Outcome, type Where } from "./delivery-loop.js";
 import type { TlsOptions } from "./tls.js";
 
 /** Options every sender takes: delivery, TLS, dead-letter, reporting. */
@@ -51,7 +53,7 @@ export function checkSenderArgs(a: SenderArgs, io: Io): { tls: TlsOptions; retry
 }
 
 /** SIGINT/SIGTERM stop reading; the loop then finishes or dead-letters what is in flight. */
-export function stopOnSignals(onStop: () => void) {
+function stopOnSignals(onStop: () => void) {
   const controller = new AbortController();
   let signal: NodeJS.Signals | null = null;
   const handler = (s: NodeJS.Signals) => {
@@ -72,8 +74,76 @@ export function stopOnSignals(onStop: () => void) {
   };
 }
 
+/** What one sender command plugs into runSender. */
+export interface SenderRun<T> {
+  name: string;
+  args: SenderArgs & { _: (string | number)[] };
+  io: Io;
+  prepare(line: string, where: Where): T;
+  unitSize: number;
+  concurrency: number;
+  /** Delivers a unit; not called in a dry run. */
+  deliver(items: T[]): Promise<Outcome[]>;
+  /** A dry run's output for a unit: the lines that would be sent. */
+  preview(items: T[]): string;
+  /** SIGINT/SIGTERM: give up waiting retries. */
+  stop(): void;
+  /** Closes connections; a late failure (the local logger) comes back as a reason. */
+  close(): Promise<string | null>;
+  counters(): { retried: number; truncated: number };
+  /** A failure that outranks the counts (credentials refused), checked after the loop. */
+  failure?(stats: LoopStats): PipeError | null;
+  /** For the truncation warning. */
+  maxSize?: number;
+}
+
+/**
+ * The body every sender shares: dead-letter file, signals, progress, the
+ * delivery loop (or a dry run's preview), closing, and the final verdict.
+ */
+export async function runSender<T>(r: SenderRun<T>): Promise<void> {
+  const dryRun = r.args["dry-run"];
+  const deadLetter = openDeadLetter(r.args["dead-letter"], r.name, dryRun);
+  const signals = stopOnSignals(() => r.stop());
+  const stats: LoopStats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
+  const stopProgress = progress(r.io, () => `${r.name}: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
+  let late: string | null = null;
+  try {
+    await runDeliveryLoop<T>({
+      inputs: openInputs(r.args._.map(String)),
+      prepare: r.prepare,
+      unitSize: r.unitSize,
+      concurrency: r.concurrency,
+      deliver: dryRun
+        ? async (items) => {
+            if (!r.io.stdout.write(r.preview(items))) await once(r.io.stdout, "drain");
+            return items.map(() => null);
+          }
+        : r.deliver,
+      deadLetter,
+      onInvalid: (where, reason) => r.io.warn(`${where.source}: line ${where.record}: ${reason}`),
+      stop: signals.signal,
+      stats,
+    });
+  } finally {
+    stopProgress();
+    signals.dispose();
+    late = await r.close();
+  }
+  const failure = r.failure?.(stats);
+  if (failure) {
+    deadLetter?.close();
+    throw failure;
+  }
+  const counters = r.counters();
+  if (counters.truncated) r.io.warn(`${counters.truncated} line(s) longer than --max-size ${r.maxSize} were truncated (marked '[truncated N bytes]')`);
+  if (late) r.io.warn(late);
+  finish(r.io, { ...stats, ...counters }, { deadLetter, showStats: r.args.stats, signal: signals.received(), dryRun });
+  if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late}`);
+}
+
 /** A stderr progress line once a second, only on a terminal. */
-export function progress(io: Io, stats: () => string): () => void {
+function progress(io: Io, stats: () => string): () => void {
   if (!io.stderrIsTTY) return () => undefined;
   const timer = setInterval(() => process.stderr.write(`\r${stats()}\x1b[K`), 1000);
   return () => {
@@ -83,7 +153,7 @@ export function progress(io: Io, stats: () => string): () => void {
 }
 
 /** The end of a sender's run: stats, then an error when anything was not delivered. */
-export function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean }): void {
+function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean }): void {
   opts.deadLetter?.close();
   if (opts.showStats) {
     const extra = stats.truncated ? `, truncated ${stats.truncated}` : "";
@@ -99,6 +169,6 @@ export function finish(io: Io, stats: LoopStats & { retried?: number; truncated?
   if (lost) throw new PipeError("E_LOST", `${lost} of ${stats.read} records not ${opts.dryRun ? "valid" : "delivered"}${where}`);
 }
 
-export function openDeadLetter(path: string, command: string, dryRun: boolean): DeadLetterFile | null {
+function openDeadLetter(path: string, command: string, dryRun: boolean): DeadLetterFile | null {
   return dryRun ? null : new DeadLetterFile(path, command);
 }
