@@ -4,6 +4,7 @@ import { loadRunnerComplianceConfig } from "../lib/config.js";
 import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../lib/sender-cli.js";
 import { Deliverer, type DelivererOptions } from "../lib/mozdef/deliver.js";
 import { parseHttpUrl } from "../lib/http-sender.js";
+import { goJson } from "../lib/go-json.js";
 import { lineToDocument, RECORD_KINDS, type RecordKind } from "../lib/mozdef/records.js";
 import { resolveFqdn } from "../lib/mozdef/host.js";
 import { facilityNumber, FORMATS, parseServer, STYLES } from "../lib/syslog/options.js";
@@ -85,16 +86,22 @@ export const spec: CommandSpec<Args> = {
       };
     }
     const deliverer = args["dry-run"] ? null : new Deliverer(delivery);
-    const docOpts = { kind: args.kind, linkBase: args["link-base"], maxSize: args["max-size"] };
-    await runSender<Json>({
+    const docOpts = { kind: args.kind, linkBase: args["link-base"] };
+    await runSender<{ doc: Json; body: string }>({
       name: "mozdef-send",
       args,
       io,
-      prepare: (line) => lineToDocument(line, docOpts),
+      prepare: (line) => {
+        const doc = lineToDocument(line, docOpts);
+        const body = goJson(doc); // serialised once: sized here, sent as it is
+        const size = Buffer.byteLength(body);
+        if (size > args["max-size"]) throw new Error(`event of ${size} bytes is over --max-size ${args["max-size"]}`);
+        return { doc, body };
+      },
       unitSize: deliverer?.batchSize ?? 1,
       concurrency: args.concurrency,
-      deliver: (docs) => deliverer!.deliver(docs),
-      preview: (docs) => docs.map((d) => `${JSON.stringify(d)}\n`).join(""),
+      deliver: (items) => deliverer!.deliver(items.map((i) => i.doc), items.map((i) => i.body)),
+      preview: (items) => items.map((i) => `${JSON.stringify(i.doc)}\n`).join(""),
       stop: () => deliverer?.stop(),
       close: async () => (await deliverer?.close()) ?? null,
       counters: () => ({ retried: deliverer?.retried ?? 0, truncated: deliverer?.truncated ?? 0 }),

@@ -36,7 +36,7 @@ export interface RunnerStats {
  * throws E_BAD_INPUT at the end.
  */
 export async function* runnerToCompliance(chunks: AsyncIterable<Buffer | string>, opts: RunnerToComplianceOptions, stats: RunnerStats = newStats()): AsyncGenerator<ComplianceItem> {
-  const picker = new JsonPicker((path) => path.length === 2 && path[0] === "commands" && typeof path[1] === "number", opts.source);
+  const picker = new JsonPicker((path) => path.length === 2 && path[0] === "commands" && typeof path[1] === "number", opts.source, 2);
   const now = opts.now ?? nowEpochMs;
   const convert = (value: unknown): ComplianceItem[] => {
     stats.commands++;

@@ -54,7 +54,7 @@ export const spec: CommandSpec<Args> = {
       name: "syslog-send",
       args,
       io,
-      prepare: (line) => lineToDocument(line, { kind: args.kind, maxSize: 16 * 1024 * 1024 }),
+      prepare: (line) => lineToDocument(line, { kind: args.kind }),
       unitSize: 1,
       concurrency: 1,
       deliver: (docs) => deliverer!.deliver(docs),

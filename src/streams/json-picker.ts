@@ -34,7 +34,15 @@ export class JsonPicker {
   /** Count of top-level documents started. */
   documents = 0;
 
-  constructor(private readonly wanted: (path: JsonPath) => boolean, private readonly source = "stdin") {}
+  /**
+   * `wanted` is asked about values no deeper than `maxDepth` path elements,
+   * so tokens below that cost no path building.
+   */
+  constructor(
+    private readonly wanted: (path: JsonPath) => boolean,
+    private readonly source = "stdin",
+    private readonly maxDepth = Infinity,
+  ) {}
 
   /** Feeds bytes; returns the values completed by them. */
   write(chunk: Buffer | string): Picked[] {
@@ -81,7 +89,7 @@ export class JsonPicker {
     }
     const isStart = token.name === "startObject" || token.name === "startArray";
     const isEnd = token.name === "endObject" || token.name === "endArray";
-    if (!this.assembler && !isEnd && this.wanted(this.childPath())) {
+    if (!this.assembler && !isEnd && this.containers.length <= this.maxDepth && this.wanted(this.childPath())) {
       this.assembler = new Assembler({ numberAsString: true } as never);
       this.assemblerDepth = this.containers.length;
       this.pickedPath = this.childPath();

@@ -44,11 +44,13 @@ export class Deliverer {
     return this.http?.retried ?? 0;
   }
 
-  /** Delivers one unit (a batch, or a single event); one outcome per event. */
-  async deliver(events: Json[]): Promise<Outcome[]> {
+  /**
+   * Delivers one unit (a batch, or a single event); one outcome per event.
+   * `bodies` is the events' wire form (goJson) when the caller already made it.
+   */
+  async deliver(events: Json[], bodies: string[] = events.map((e) => goJson(e))): Promise<Outcome[]> {
     const reasons: string[][] = events.map(() => []);
     // Go's escaping, so a compliance event is byte for byte what MIG's plugin posted
-    const bodies = events.map((e) => goJson(e));
     if (this.sqs) {
       (await this.sqs.send(bodies)).forEach((d, i) => d.ok || reasons[i].push(d.reason));
     } else if (this.http) {

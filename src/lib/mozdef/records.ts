@@ -78,7 +78,7 @@ export function ruleToComplianceItem(r: RuleResult, ctx: RecordContext = {}): Co
  * A line as the MozDef document it becomes (defaults filled, validated as
  * mozdef_client does). Throws with the reason when it cannot be sent.
  */
-export function lineToDocument(line: string, opts: { kind?: RecordKind; linkBase?: string; maxSize: number }): Json {
+export function lineToDocument(line: string, opts: { kind?: RecordKind; linkBase?: string } = {}): Json {
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
@@ -86,8 +86,5 @@ export function lineToDocument(line: string, opts: { kind?: RecordKind; linkBase
     throw new Error(`not JSON (${(err as Error).message})`);
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`not a JSON object (${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : typeof parsed})`);
-  const doc = recordToMessage(parsed as Json, opts.kind, { linkBase: opts.linkBase }).build();
-  const size = Buffer.byteLength(JSON.stringify(doc));
-  if (size > opts.maxSize) throw new Error(`event of ${size} bytes is over --max-size ${opts.maxSize}`);
-  return doc;
+  return recordToMessage(parsed as Json, opts.kind, { linkBase: opts.linkBase }).build();
 }
