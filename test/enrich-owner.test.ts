@@ -95,11 +95,16 @@ describe("enrich-owner with a real grouptest program", () => {
     expect(bad.stderr.split("\n")[0]).toBe(`enrich-owner: ${conf}: line 3: invalid config line: "this is not ini"`);
   });
 
-  it("stops at a line that is not a JSON object, after writing the ones before", () => {
-    const r = sh(`enrich-owner --bin ${GROUPTEST}`, { input: `${JSON.stringify({ target: "a", tags: null })}\n[1]\n{"target":"b"}\n` });
+  it("passes a line that is not a JSON object through unchanged, says so, and exits 1", () => {
+    const r = sh(`enrich-owner --bin ${GROUPTEST}`, { input: `${JSON.stringify({ target: "a", tags: null })}\n[1]\nnot json\n{"target":"web1.b"}\n` });
     expect(r.status).toBe(1);
-    expect(r.stdout).toBe('{"target":"a","tags":null}\n');
-    expect(r.stderr).toBe("enrich-owner: stdin: line 2: not a JSON object\n");
+    expect(r.stdout).toBe('{"target":"a","tags":null}\n[1]\nnot json\n{"target":"web1.b","tags":{"operator":"","team":"webops"}}\n');
+    expect(r.stderr.split("\n")).toEqual([
+      "enrich-owner: stdin: line 2: not a JSON object; passed through unchanged",
+      expect.stringMatching(/^enrich-owner: stdin: line 3: not JSON: .*; passed through unchanged$/),
+      "enrich-owner: stdin: 2 line(s) were not JSON objects: passed through without an owner",
+      "",
+    ]);
   });
 });
 

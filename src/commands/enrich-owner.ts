@@ -20,6 +20,8 @@ export interface EnrichOwnerOptions {
   source?: string;
   /** Records looked at concurrently (output order is kept). */
   window?: number;
+  /** A line that is not a JSON object: it is passed through as it is. */
+  onBadLine?: (message: string) => void;
 }
 
 export const CARRIED_ADDRESSES = "agent_addresses";
@@ -32,27 +34,33 @@ function getPath(record: Record<string, unknown>, path: string): unknown {
 
 /**
  * NDJSON lines in, the same records out with tags {operator, team} set as
- * the 2015-2017 runner-compliance plugin did. A record that is not a JSON
- * object ends the stream with E_BAD_INPUT after everything before it.
+ * the 2015-2017 runner-compliance plugin did. A line that is not a JSON
+ * object comes out unchanged, as a string (nothing is lost), and is reported;
+ * the generator then throws E_BAD_INPUT at the end.
  */
-export async function* enrichOwner(chunks: AsyncIterable<Buffer | string>, opts: EnrichOwnerOptions): AsyncGenerator<Record<string, unknown>> {
+export async function* enrichOwner(chunks: AsyncIterable<Buffer | string>, opts: EnrichOwnerOptions): AsyncGenerator<Record<string, unknown> | string> {
   const addressField = opts.addressField ?? CARRIED_ADDRESSES;
+  let bad = 0;
   async function* records() {
     for await (const line of readLines(chunks, { source: opts.source })) {
       if (!line.text.trim()) continue;
       let record: unknown;
+      let problem: string | null = null;
       try {
         record = JSON.parse(line.text);
+        if (record === null || typeof record !== "object" || Array.isArray(record)) problem = "not a JSON object";
       } catch (cause) {
-        throw new PipeError("E_BAD_INPUT", `not JSON: ${(cause as Error).message}`, { position: { source: opts.source, line: line.number }, cause });
+        problem = `not JSON: ${(cause as Error).message}`;
       }
-      if (record === null || typeof record !== "object" || Array.isArray(record)) {
-        throw new PipeError("E_BAD_INPUT", "not a JSON object", { position: { source: opts.source, line: line.number } });
-      }
-      yield record as Record<string, unknown>;
+      if (problem) {
+        bad++;
+        opts.onBadLine?.(`${opts.source ?? "stdin"}: line ${line.number}: ${problem}; passed through unchanged`);
+        yield line.text;
+      } else yield record as Record<string, unknown>;
     }
   }
-  const enrich = async (record: Record<string, unknown>) => {
+  const enrich = async (record: Record<string, unknown> | string) => {
+    if (typeof record === "string") return record;
     const tags = record.tags;
     const addressValue = getPath(record, addressField);
     const addresses = Array.isArray(addressValue) ? addressValue.map(String) : typeof addressValue === "string" ? [addressValue] : [];
@@ -66,6 +74,7 @@ export async function* enrichOwner(chunks: AsyncIterable<Buffer | string>, opts:
     return record;
   };
   yield* mapOrdered(records(), enrich, opts.window ?? 512);
+  if (bad) throw new PipeError("E_BAD_INPUT", `${bad} line(s) were not JSON objects: passed through without an owner`, { position: { source: opts.source } });
 }
 
 interface Args {
@@ -108,8 +117,8 @@ export const spec: CommandSpec<Args> = {
     const paths = args._.map(String);
     async function* all() {
       for await (const input of openInputs(paths)) {
-        const opts = { grouptest, field: args.field, addressField: args["address-field"], keepAddresses: args["keep-addresses"], all: args.all, source: input.name };
-        for await (const record of enrichOwner(input.chunks, opts)) yield goJson(record);
+        const opts = { grouptest, field: args.field, addressField: args["address-field"], keepAddresses: args["keep-addresses"], all: args.all, source: input.name, onBadLine: io.warn };
+        for await (const record of enrichOwner(input.chunks, opts)) yield typeof record === "string" ? record : goJson(record);
       }
     }
     try {
