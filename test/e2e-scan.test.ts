@@ -60,6 +60,13 @@ describe.skipIf(skip)("scan-detect and scan-run with the real oscap", () => {
     expect(payload.summary).toMatchObject({ total_rules: words.length, passed: words.filter((w) => w === "pass").length, failed: words.filter((w) => w === "fail").length });
   });
 
+  it("--rule evaluates only the rules named", () => {
+    const rule = "xccdf_org.ssgproject.content_rule_partition_for_tmp";
+    const r = bash(asDebian11(`scan-run openscap --profile anssi_np_nt28_high --datastream ${SSG_DEBIAN11} --rule ${rule}`) + " | xccdf2rules");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).rule_ref)).toEqual([rule]);
+  });
+
   it("oscap's errors are shown and fail the run; the temp dir is gone", () => {
     const tmp = mkdtempSync(join(tmpdir(), "cp-scanrun-"));
     const r = bash(`scan-run openscap --profile no_such_profile --datastream ${SSG_DEBIAN11}`, { TMPDIR: tmp });
@@ -92,6 +99,14 @@ describe.skipIf(skip)("scan-detect and scan-run with the real oscap", () => {
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/^scan-run: scanner not available: (docker not found on PATH|the Docker engine does not answer)/);
     const s = bash(`scan-run docker-bench --script /nonexistent/docker-bench-security.sh`);
+    // a stand-in docker-bench-security.sh: like the real one, -l LOG makes it write LOG.json
+    const dir = mkdtempSync(join(tmpdir(), "cp-dbs-"));
+    writeFileSync(join(dir, "docker-bench-security.sh"), `while [ $# -gt 0 ]; do [ "$1" = -l ] && log="$2"; shift; done\necho '[WARN] 1.1 - text on stdout'\nprintf '{"dockerbenchsecurity":"1.6.0","start":1,"tests":[{"id":"1","desc":"Host","results":[{"id":"1.1","desc":"d","result":"WARN"}]}],"checks":1,"score":-1,"end":2}' > "$log.json"\n`);
+    const tmp = mkdtempSync(join(tmpdir(), "cp-scanrun-"));
+    const script = bash(`scan-run docker-bench --script ${dir}/docker-bench-security.sh | dockerbench2rules --target h`, { TMPDIR: tmp });
+    expect(script.status, script.stderr).toBe(0);
+    expect(JSON.parse(script.stdout)).toMatchObject({ rule_ref: "1.1", status: "fail", target: "h" });
+    expect(readdirSync(tmp)).toEqual([]);
     expect(s.status).toBe(3);
     expect(s.stdout).toBe("");
   });

@@ -47,6 +47,17 @@ describe("enrich-owner with a real grouptest program", () => {
     expect(calls(log)).toEqual(["host:web1.example.net"]);
   });
 
+  it("--keep-addresses keeps the carried addresses; --address-field reads others and leaves them", () => {
+    const dir = mkdtempSync(join(tmpdir(), "eo-"));
+    const log = join(dir, "calls");
+    const carried = `${JSON.stringify({ target: "h1.x", tags: {}, agent_addresses: ["10.9.9.9/24"] })}\n`;
+    expect(JSON.parse(sh(`enrich-owner --keep-addresses --bin ${GROUPTEST}`, { input: carried }).stdout).agent_addresses).toEqual(["10.9.9.9/24"]);
+    const own = `${JSON.stringify({ target: "h2.x", tags: {}, details: { ipv4: ["10.1.2.3"] } })}\n`;
+    const r = sh(`enrich-owner --address-field details.ipv4 --bin ${GROUPTEST}`, { input: own, env: { GROUPTEST_CALLS: log } });
+    expect(calls(log)).toEqual(["host:h2.x", "ip:10.1.2.3"]);
+    expect(JSON.parse(r.stdout).details.ipv4).toEqual(["10.1.2.3"]);
+  });
+
   it("leaves items whose tags are null alone, unless --all", () => {
     const input = `${JSON.stringify({ target: "db1.example.net", tags: null })}\n`;
     expect(JSON.parse(sh(`enrich-owner --bin ${GROUPTEST}`, { input }).stdout).tags).toBeNull();

@@ -150,6 +150,19 @@ describe("mozdef-send over HTTP against a real server", () => {
     expect(r.stderr.split("\n")[0]).toMatch(/^mozdef-send: stdin: line 2: invalid record: not JSON/);
   });
 
+  it("--kind overrides telling by shape", async () => {
+    server = await startServer();
+    const w = workdir();
+    const item = readFileSync(join(MIG, "compliance-items.file-compliance.expected.ndjson"), "utf8").split("\n")[0];
+    // as a generic event its tags (null) and missing summary make it invalid
+    const asEvent = await shAsync(`mozdef-send --url ${server.url}/events --kind event --dead-letter ${w.dead}`, { input: `${item}\n` });
+    expect(asEvent.status).toBe(1);
+    expect(deadLines(w.dead)[0].dead_letter.reason).toBe("invalid record: tags must be a list");
+    const asCompliance = await shAsync(`mozdef-send --url ${server.url}/events --kind compliance`, { input: `${item}\n` });
+    expect(asCompliance.status, asCompliance.stderr).toBe(0);
+    expect(JSON.parse(server.accepted[0].body).category).toBe("complianceitems");
+  });
+
   it("--batch posts arrays to /_bulk; elsewhere it is a usage error", async () => {
     server = await startServer();
     const w = workdir();

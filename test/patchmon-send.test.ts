@@ -105,6 +105,22 @@ describe("patchmon-send against a server with PatchMon's rules", () => {
     });
   }
 
+  it("--max-body splits before sending, so no 413 is needed", async () => {
+    server = await startServer(patchmonServer({ limit: 100, windowMs: 1000, maxBody: 5_000_000 }));
+    const r = await shAsync(`patchmon-send --server ${server.url} --max-body 12000`, { input: payload("big", 6, 3000), env: CREDS });
+    expect(r.status, r.stderr).toBe(0);
+    expect(server.all.every((q) => Buffer.byteLength(q.body) <= 12000)).toBe(true);
+    expect(server.all.length).toBeGreaterThan(1);
+    expect(acceptedScans(server).sort()).toEqual(expectedScans(["big"], 6));
+  });
+
+  it("--dry-run prints the bodies it would send and needs no credentials", async () => {
+    const r = await shAsync(`patchmon-send --dry-run --config /nonexistent.yml --stats`, { input: [payload("a", 1), payload("b", 2)].join("\n"), env: { PATCHMON_API_ID: "", PATCHMON_API_KEY: "" } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).scans.length)).toEqual([1, 2]);
+    expect(r.stderr).toBe("patchmon-send: read 2, printed 2, retried 0, dead-lettered 0 (invalid 0)\n");
+  });
+
   it("401 is a configuration error: not retried, nothing more sent, everything kept", async () => {
     server = await startServer(patchmonServer({ limit: 100, windowMs: 1000, maxBody: 5_000_000 }));
     const dir = mkdtempSync(join(tmpdir(), "pm-"));

@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sh } from "./helpers/run.js";
 import { validator } from "./helpers/schema.js";
 import { ScanGroups, specHead, patchmonHead } from "../src/lib/scan-groups.js";
@@ -38,6 +41,18 @@ describe("rules2scan", () => {
     expect(lines[0].scans.length).toBe(3);
     expect(Object.keys(lines[0].scans[0])).toEqual(["profile_name", "profile_type", "status", "score", "total_rules", "passed", "failed", "warnings", "skipped", "not_applicable", "started_at", "completed_at", "results"]);
     expect(lines[0]).not.toHaveProperty("compliance_hash");
+  });
+
+  it("--capabilities: scanner_info from scan-detect's output", () => {
+    const dir = mkdtempSync(join(tmpdir(), "r2s-"));
+    const caps = join(dir, "caps.json");
+    writeFileSync(caps, JSON.stringify({ openscap: { installed: true, version: "1.3.7", available_profiles: [{ id: "p1" }, { id: "p2" }, { id: "p1" }] }, docker_bench: { docker_installed: false } }));
+    const r = sh(`xccdf2rules "$FIXTURES/xccdf/openscap__multiple-testresults.xml" 2>/dev/null | rules2scan --format patchmon --capabilities ${caps}`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).scanner_info).toEqual({ openscap_available: true, openscap_version: "1.3.7", docker_bench_available: false, oscap_docker_available: false, available_profiles: ["p1", "p2"] });
+    const bad = sh(`echo '{}' | rules2scan --capabilities /nonexistent.json`);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.split("\n")[0]).toMatch(/^rules2scan: \/nonexistent.json: cannot read --capabilities: ENOENT/);
   });
 
   it("holds a big input once: 200 000 lines in two groups within a modest heap", () => {

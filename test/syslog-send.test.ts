@@ -90,6 +90,15 @@ describe.skipIf(!haveRsyslog())("syslog-send into a real rsyslog", () => {
     await server.close();
   });
 
+  it("mozdef-send's --syslog-style, --syslog-format and --facility reach the line", async () => {
+    const before = rs.lines().length;
+    const r = await shAsync(`mozdef-send --only-syslog --syslog-server tcp://127.0.0.1:${rs.tcpPort} --syslog-style flat --syslog-format 5424 --facility local3`, { input: `${JSON.stringify(MOZDEF_LIB_EVENT)}\n` });
+    expect(r.status, r.stderr).toBe(0);
+    const [line] = (await rs.waitFor(before + 1)).slice(before);
+    expect(line.split("|").slice(0, 4)).toEqual(["158", "local3", "info", "mozdef-send"]);
+    expect(rawOf(line)).toMatch(/^<158>1 \S+ \S+ mozdef-send \d+ - - summary: 'new test msg' category: 'authentication' tags: /);
+  });
+
   it("a line over --max-size is cut visibly, counted, and still delivered", async () => {
     const before = rs.lines().length;
     const r = await shAsync(`syslog-send --server udp://127.0.0.1:${rs.udpPort} --max-size 400 --stats`, { input: `${JSON.stringify({ summary: "big", details: { blob: "é".repeat(400) } })}\n` });
@@ -120,6 +129,20 @@ function frames(onFrame: (f: string) => void) {
     socket.on("error", () => undefined);
   };
 }
+
+describe("syslog-send without a collector", () => {
+  it("--dry-run prints the lines it would send; --kind overrides the shape", async () => {
+    const r = await shAsync(`syslog-send --dry-run --facility local0 --ident drive_mdc.py --server unix:///nonexistent/log`, { input: `${JSON.stringify(MOZDEF_CLIENT_EVENT)}\n` });
+    expect(r.status, r.stderr).toBe(0);
+    // the local form: logger adds the date and ident, so only <PRI> and the message are ours
+    expect(r.stdout).toBe(`<130>${captured[0].slice(captured[0].indexOf("{"))}\n`);
+    const udp = await shAsync(`syslog-send --dry-run --server udp://127.0.0.1:9 --ident x`, { input: '{"summary":"s"}\n' });
+    expect(udp.stdout).toMatch(/^<14>\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ x: \{"timestamp": /);
+    const kind = await shAsync(`syslog-send --dry-run --kind hint`, { input: '{"summary":"s"}\n' });
+    expect(kind.status).toBe(1);
+    expect(kind.stderr.split("\n")[0]).toBe("syslog-send: stdin: line 1: invalid record: asset hint: details must not be empty");
+  });
+});
 
 describe("syslog-send over TCP and TLS: reconnects and dead letters", () => {
   it("keeps trying while the collector is down, delivers once it is up", async () => {
