@@ -2,7 +2,7 @@ import { XmlScanner } from "../streams/xml.js";
 import { XccdfReader } from "../lib/xccdf-reader.js";
 import { PipeError } from "../streams/errors.js";
 import { openInputs } from "../streams/input.js";
-import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
+import { runCli, writeText, type CommandSpec } from "../streams/cli.js";
 import type { RuleResult } from "../types.js";
 
 export interface XccdfToRulesOptions {
@@ -13,14 +13,15 @@ export interface XccdfToRulesOptions {
 }
 
 /**
- * One XCCDF results / ARF document in, RuleResults out in document order.
- * Throws a PipeError (with line and column) on bad input, after yielding
- * every RuleResult completed before the fault.
+ * One XCCDF results / ARF document in, NDJSON RuleResult lines out in
+ * document order, a batch of lines per input chunk. Throws a PipeError (with
+ * line and column) on bad input, after yielding every line completed before
+ * the fault. Lines come as UTF-8 bytes, ready for stdout.
  */
-export async function* xccdfToRules(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions = {}): AsyncGenerator<RuleResult> {
+export async function* xccdfToNdjson(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions = {}): AsyncGenerator<Buffer> {
   const source = opts.source ?? "stdin";
   const reader = new XccdfReader({ includeNotselected: opts.includeNotselected });
-  const scanner = new XmlScanner(reader, { source });
+  const scanner = new XmlScanner(reader, { source, quick: ["TestResult"] });
   reader.attach(scanner);
   let reported = false;
   const reportLeading = () => {
@@ -31,11 +32,9 @@ export async function* xccdfToRules(chunks: AsyncIterable<Buffer | string>, opts
   try {
     for await (const chunk of chunks) {
       scanner.write(chunk);
-      if (!reported && scanner.leadingBytes > 0 && reader.ready.length) reportLeading();
-      if (reader.ready.length) {
-        const batch = reader.ready;
-        reader.ready = [];
-        yield* batch;
+      if (reader.out.count) {
+        if (!reported && scanner.leadingBytes > 0) reportLeading();
+        yield reader.out.take();
       }
     }
     scanner.end();
@@ -44,11 +43,17 @@ export async function* xccdfToRules(chunks: AsyncIterable<Buffer | string>, opts
     failure = err;
   }
   reportLeading();
-  yield* reader.ready;
-  reader.ready = [];
+  if (reader.out.count) yield reader.out.take();
   if (failure !== undefined) throw failure;
   if (reader.testResults === 0) {
     throw new PipeError("E_BAD_INPUT", "no TestResult found: this is not a results document (run oscap xccdf eval with --results or --results-arf)", { position: { source } });
+  }
+}
+
+/** xccdfToNdjson's lines as RuleResult objects. */
+export async function* xccdfToRules(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions = {}): AsyncGenerator<RuleResult> {
+  for await (const text of xccdfToNdjson(chunks, opts)) {
+    for (const line of text.toString("utf8").split("\n")) if (line) yield JSON.parse(line) as RuleResult;
   }
 }
 
@@ -74,10 +79,10 @@ export const spec: CommandSpec<Args> = {
     const paths = args._.map(String);
     async function* all() {
       for await (const input of openInputs(paths)) {
-        yield* xccdfToRules(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], onWarning: io.warn });
+        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], onWarning: io.warn });
       }
     }
-    await writeRecords(all(), io.stdout);
+    await writeText(all(), io.stdout);
   },
 };
 

@@ -1,5 +1,6 @@
 import type { OpenTag, XmlEvents, XmlScanner } from "../streams/xml.js";
 import type { Ident, Reference, RuleResult, Severity } from "../types.js";
+import { ByteLines, utf8 } from "../streams/byte-lines.js";
 import { XCCDF_STATUS, collapse, sectionOf, toDateTime, toSeverity } from "./rule-result.js";
 
 const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
@@ -21,6 +22,8 @@ interface RuleMeta {
   idents: Ident[];
   references: Reference[];
   titleLang?: string;
+  /** Serialised on the Rule's first rule-result. */
+  json?: RuleJson;
 }
 
 interface TestContext {
@@ -31,6 +34,8 @@ interface TestContext {
   benchmarkId?: string;
   profileId?: string;
   target?: string;
+  /** Serialised on the TestResult's first rule-result; cleared when what it holds changes. */
+  json?: Buffer;
 }
 
 interface RuleResultBuilder {
@@ -61,8 +66,8 @@ export interface XccdfReaderOptions {
  * Benchmark before a rule-result enrich it; nothing else is retained.
  */
 export class XccdfReader implements XmlEvents {
-  /** RuleResults ready to be taken by the caller. */
-  ready: RuleResult[] = [];
+  /** RuleResult lines ready to be taken by the caller. */
+  readonly out = new ByteLines();
   testResults = 0;
 
   private scanner!: XmlScanner;
@@ -128,8 +133,8 @@ export class XccdfReader implements XmlEvents {
         if (this.test && this.isXccdf(tag)) this.rr = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
         return false;
       case "check":
-      case "complex-check":
-        // a rule-result's check says how, not what: not needed for the line
+        // a rule-result's check says how, not what: not needed for the line.
+        // (complex-check is read through: it may nest, and a skip ends at the first end tag of its name)
         return this.rr !== null;
     }
     const kind = this.captureKind(tag.local, parent, a);
@@ -223,6 +228,8 @@ export class XccdfReader implements XmlEvents {
       if (local === "target") return this.test.target === undefined ? "test-target" : null;
       if (local === "profile") this.test.profileId = a.idref;
       else if (local === "benchmark" && a.id) this.test.benchmarkId = a.id;
+      else return null;
+      this.test.json = undefined;
       return null;
     }
     if (parent === "Benchmark" && local === "title") return "benchmark-title";
@@ -273,7 +280,10 @@ export class XccdfReader implements XmlEvents {
         if (this.valueId) this.values.set(this.valueId, raw.trim());
         break;
       case "test-target":
-        if (this.test) this.test.target = raw.trim();
+        if (this.test) {
+          this.test.target = raw.trim();
+          this.test.json = undefined;
+        }
         break;
       case "rr-result":
         if (this.rr) this.rr.result = raw.trim();
@@ -290,28 +300,37 @@ export class XccdfReader implements XmlEvents {
     }
   }
 
+  /**
+   * Writes the rule-result's line. Every line carries its Rule's metadata and
+   * its TestResult's context, so both are serialised once and their bytes
+   * reused (keys in the schema's order, the order JSON.stringify gives a RuleResult).
+   */
   private emit(rr: RuleResultBuilder): void {
     const raw = rr.result ?? "unknown";
     if (raw === "notselected" && !this.includeNotselected) return;
-    const test = this.test!;
     const meta = this.rules.get(rr.idref);
-    // fields are assigned in schema order so every line has the same key order
-    const out: Partial<RuleResult> & Record<string, unknown> = { rule_ref: rr.idref, title: meta?.title ?? "" };
-    if (meta?.description) out.description = meta.description;
-    if (meta?.rationale) out.rationale = meta.rationale;
-    out.severity = toSeverity(rr.severity) ?? meta?.severity ?? "unknown";
-    const section = sectionOf(rr.idref, meta?.references);
-    if (section) out.section = section;
-    out.status = XCCDF_STATUS[raw] ?? "error";
-    out.raw_status = raw;
-    if (rr.messages.length) out.finding = rr.messages.join("\n");
-    const remediation = meta?.fixtext ?? meta?.fix ?? rr.fix;
-    if (remediation) out.remediation = remediation;
-    const idents = rr.idents.length ? rr.idents : meta?.idents;
-    if (idents?.length) out.idents = idents;
-    if (meta?.references.length) out.references = meta.references;
-    out.scanner = "openscap";
-    out.target = test.target ?? "";
+    const rule = meta ? (meta.json ??= ruleJson(rr.idref, meta)) : ruleJson(rr.idref, undefined);
+    const out = this.out;
+    out.bytes(rule.head);
+    out.bytes(SEVERITY_JSON[toSeverity(rr.severity) ?? meta?.severity ?? "unknown"]);
+    if (rule.section) out.bytes(rule.section);
+    out.bytes(STATUS_JSON[Object.hasOwn(XCCDF_STATUS, raw) ? XCCDF_STATUS[raw] : "error"]);
+    const rawJson = Object.hasOwn(XCCDF_STATUS, raw) ? RAW_STATUS_JSON[raw] : undefined;
+    if (rawJson) out.bytes(rawJson);
+    else out.text(JSON.stringify(raw));
+    if (rr.messages.length) out.text(`,"finding":${JSON.stringify(rr.messages.join("\n"))}`);
+    if (rule.remediation) out.bytes(rule.remediation);
+    else if (rr.fix) out.text(`,"remediation":${JSON.stringify(rr.fix)}`);
+    if (rr.idents.length) out.bytes(identsJson(rr.idents, rule));
+    else if (rule.idents) out.bytes(rule.idents);
+    if (rule.references) out.bytes(rule.references);
+    out.bytes((this.test!.json ??= utf8(this.testJson(this.test!))));
+    out.endLine();
+  }
+
+  /** The line's tail: `,"scanner":…}` from the TestResult and its Benchmark. */
+  private testJson(test: TestContext): string {
+    const out: Partial<RuleResult> = { scanner: "openscap", target: test.target ?? "" };
     if (test.profileId) {
       const title = this.profiles.get(test.profileId);
       out.profile = title ? { id: test.profileId, title } : { id: test.profileId };
@@ -326,8 +345,46 @@ export class XccdfReader implements XmlEvents {
     if (test.id) out.test_result_id = test.id;
     if (test.startedAt) out.started_at = test.startedAt;
     if (test.completedAt) out.completed_at = test.completedAt;
-    this.ready.push(out as RuleResult);
+    return `,${JSON.stringify(out).slice(1)}`;
   }
+}
+
+const SEVERITY_JSON = Object.fromEntries(["unknown", "info", "low", "medium", "high", "critical"].map((w) => [w, utf8(`,"severity":"${w}"`)])) as Record<Severity, Buffer>;
+const STATUS_JSON = Object.fromEntries(Object.values(XCCDF_STATUS).map((w) => [w, utf8(`,"status":"${w}","raw_status":`)])) as Record<string, Buffer>;
+const RAW_STATUS_JSON = Object.fromEntries(Object.keys(XCCDF_STATUS).map((w) => [w, utf8(JSON.stringify(w))])) as Record<string, Buffer>;
+
+/** A Rule's parts of a line, serialised once per Rule. */
+interface RuleJson {
+  /** `{"rule_ref":…,"title":…` and description and rationale when known. */
+  head: Buffer;
+  section?: Buffer;
+  /** Undefined when the Rule has none, so that the rule-result's own fix is used. */
+  remediation?: Buffer;
+  idents?: Buffer;
+  references?: Buffer;
+  /** The last rule-result idents serialised for this Rule (oscap repeats the Rule's). */
+  lastIdents?: { key: string; json: Buffer };
+}
+
+function ruleJson(idref: string, meta: RuleMeta | undefined): RuleJson {
+  const head: Partial<RuleResult> = { rule_ref: idref, title: meta?.title ?? "" };
+  if (meta?.description) head.description = meta.description;
+  if (meta?.rationale) head.rationale = meta.rationale;
+  const section = sectionOf(idref, meta?.references);
+  const remediation = meta?.fixtext ?? meta?.fix;
+  return {
+    head: utf8(JSON.stringify(head).slice(0, -1)),
+    section: section ? utf8(`,"section":${JSON.stringify(section)}`) : undefined,
+    remediation: remediation ? utf8(`,"remediation":${JSON.stringify(remediation)}`) : undefined,
+    idents: meta?.idents.length ? utf8(`,"idents":${JSON.stringify(meta.idents)}`) : undefined,
+    references: meta?.references.length ? utf8(`,"references":${JSON.stringify(meta.references)}`) : undefined,
+  };
+}
+
+function identsJson(idents: Ident[], rule: RuleJson): Buffer {
+  const key = idents.map((i) => `${i.system}\u0000${i.value}`).join("\u0001");
+  if (rule.lastIdents?.key !== key) rule.lastIdents = { key, json: utf8(`,"idents":${JSON.stringify(idents)}`) };
+  return rule.lastIdents.json;
 }
 
 function preferLang(storedLang: string | undefined, stored: string | undefined, attributes: Record<string, string>): boolean {

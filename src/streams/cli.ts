@@ -93,7 +93,7 @@ export async function writeRecords(records: AsyncIterable<unknown>, out: Writabl
   if (failure !== undefined) throw failure;
 }
 
-/** Writes text chunks to `out` in order, honouring backpressure. */
-export async function writeText(chunks: Iterable<string> | AsyncIterable<string>, out: Writable): Promise<void> {
+/** Writes text (or its bytes) to `out` in order, honouring backpressure. */
+export async function writeText(chunks: Iterable<string | Buffer> | AsyncIterable<string | Buffer>, out: Writable): Promise<void> {
   await pipeline(Readable.from(chunks, { objectMode: false }), out, { end: out !== process.stdout });
 }

@@ -48,16 +48,24 @@ export async function* openInputs(paths: readonly string[]): AsyncGenerator<Name
 }
 
 /**
- * Reads a file descriptor into one reused buffer. Fresh buffers per read
- * would pile up as external memory until V8's next collection (tens of MB
- * at these read rates); one buffer keeps the footprint flat.
+ * Reads a file descriptor into two buffers used in turn: the next read is
+ * under way while the caller works on the current chunk. Fresh buffers per
+ * read would pile up as external memory until V8's next collection (tens of
+ * MB at these read rates); two reused ones keep the footprint flat.
  */
 async function* readFd(fd: number): AsyncGenerator<Buffer> {
-  const buffer = Buffer.allocUnsafe(CHUNK);
+  const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  let turn = 0;
+  let next = readSome(fd, buffers[turn]);
   for (;;) {
-    const bytesRead = await readSome(fd, buffer);
+    const bytesRead = await next;
     if (bytesRead === 0) return;
-    yield buffer.subarray(0, bytesRead);
+    const current = buffers[turn];
+    turn ^= 1;
+    // the caller has finished with the other buffer: it asked for this chunk
+    next = readSome(fd, buffers[turn]);
+    next.catch(() => {}); // surfaced by the await above if the caller asks for more
+    yield current.subarray(0, bytesRead);
   }
 }
 

@@ -1,6 +1,7 @@
 import { SaxesParser, type SaxesTagPlain } from "saxes";
 import { StringDecoder } from "node:string_decoder";
 import { PipeError } from "./errors.js";
+import { INCOMPLETE, SyntaxFault, countLines, decodeText, findEndTag, parseStartTag, safeTextEnd } from "./xml-syntax.js";
 
 export interface OpenTag {
   /** Qualified name as written (`xccdf:Rule`). */
@@ -31,9 +32,16 @@ const XML_NS = "http://www.w3.org/XML/1998/namespace";
  *   being parsed, so those regions cost a string search, not a parse, and a
  *   huge text node inside them is never held.
  *
- * Chunks are handed to saxes cut just after a `>`, so when a skip begins
- * saxes sits between markup and can be closed cleanly with synthesised end
- * tags. Line numbers in errors count every line, skipped or not.
+ * - The content of elements named in `quick` (the TestResult: nearly all the
+ *   bytes of a rule-heavy report) is tokenised by string search (see
+ *   xml-syntax.ts) instead of by saxes, which reads one character at a time.
+ *   The element's own start and end tags still go through saxes.
+ *
+ * Chunks are handed to saxes cut just after a `>`, so when a skip or the
+ * quick path begins saxes sits between markup: a skip can close it cleanly
+ * with synthesised end tags, and the quick path starts only once saxes has
+ * nothing open inside the quick element. Line numbers in errors count every
+ * line, whoever read it.
  * No DTD is read, no entity is expanded beyond XML's five, nothing is fetched.
  */
 export class XmlScanner {
@@ -61,10 +69,20 @@ export class XmlScanner {
   private skipCarry = "";
   private skippedLines = 0;
   private failed = false;
+  private readonly quick: ReadonlySet<string>;
+  /** Depth of the open quick element, 0 if none. */
+  private quickDepth = 0;
+  /** True while chunks go to the quick path rather than saxes. */
+  private quickActive = false;
+  /** Quick-path input not yet tokenised (a token cut by the chunk boundary). */
+  private quickCarry = "";
+  /** Column at the start of quickCarry, for error positions. */
+  private quickColumn = 0;
 
-  constructor(events: XmlEvents, opts: { source?: string } = {}) {
+  constructor(events: XmlEvents, opts: { source?: string; quick?: Iterable<string> } = {}) {
     this.events = events;
     this.source = opts.source ?? "stdin";
+    this.quick = new Set(opts.quick ?? []);
     this.parser = new SaxesParser({ xmlns: false, position: true });
     this.parser.on("opentag", (tag) => this.onOpen(tag as SaxesTagPlain));
     this.parser.on("closetag", () => this.onClose());
@@ -102,6 +120,9 @@ export class XmlScanner {
     if (this.skipDepth > 0) {
       throw this.error(`unexpected end of input inside <${this.names[this.skipDepth - 1]}>`, { line: this.skippedLines + this.parser.line });
     }
+    if (this.quickActive) {
+      throw this.quickFault(new SyntaxFault(`unexpected end of input (unclosed <${this.names[this.names.length - 1]}>)`, this.quickCarry.length), this.quickCarry);
+    }
     if (!this.rootClosed) this.saxWrite(this.pending.join(""));
     this.pending = [];
     try {
@@ -138,6 +159,10 @@ export class XmlScanner {
       text = start ? text.slice(start) : text;
     }
     while (text.length) {
+      if (this.quickActive) {
+        text = this.quickFeed(text);
+        continue;
+      }
       if (this.skipDepth > 0) {
         text = this.skipAhead(text);
         continue;
@@ -156,6 +181,10 @@ export class XmlScanner {
         this.saxWrite(joined);
       } else this.saxWrite(head);
       if (this.skipDepth > 0) this.closeSkippedElements();
+      if (this.quickDepth > 0 && this.names.length === this.quickDepth) {
+        this.quickActive = true;
+        this.quickColumn = this.parser.column;
+      }
       if (this.rootClosed) {
         this.trailingText ||= text.trim() !== "";
         return;
@@ -209,7 +238,10 @@ export class XmlScanner {
   private onOpen(tag: SaxesTagPlain): void {
     if (this.rootClosed) return;
     this.sawRoot = true;
-    const attributes = tag.attributes as Record<string, string>;
+    this.openElement(tag.name, tag.attributes as Record<string, string>, tag.isSelfClosing);
+  }
+
+  private openElement(name: string, attributes: Record<string, string>, selfClosing: boolean): void {
     let frame: Record<string, string> | null = null;
     for (const key in attributes) {
       if (key.charCodeAt(0) === 120 /* x */ && (key === "xmlns" || key.startsWith("xmlns:"))) {
@@ -218,19 +250,24 @@ export class XmlScanner {
       }
     }
     this.nsFrames.push(frame);
-    this.names.push(tag.name);
+    this.names.push(name);
     if (this.skipDepth > 0) return;
-    const colon = tag.name.indexOf(":");
-    const local = colon < 0 ? tag.name : tag.name.slice(colon + 1);
-    const skip = this.events.open({ name: tag.name, local, attributes, selfClosing: tag.isSelfClosing });
-    if (skip && !tag.isSelfClosing) {
+    const colon = name.indexOf(":");
+    const local = colon < 0 ? name : name.slice(colon + 1);
+    const skip = this.events.open({ name, local, attributes, selfClosing });
+    if (selfClosing) return;
+    if (skip) {
       this.skipDepth = this.names.length;
-      this.skipClose = `</${tag.name}`;
-    }
+      this.skipClose = `</${name}`;
+    } else if (this.quickDepth === 0 && this.quick.has(local)) this.quickDepth = this.names.length;
   }
 
   private onClose(): void {
     if (this.rootClosed) return;
+    this.closeElement();
+  }
+
+  private closeElement(): void {
     const name = this.names.pop()!;
     if (this.names.length === 0) this.rootClosed = true;
     this.nsFrames.pop();
@@ -238,6 +275,10 @@ export class XmlScanner {
       if (this.names.length >= this.skipDepth) return;
       this.skipDepth = 0;
       this.skipCarry = "";
+    }
+    if (this.names.length < this.quickDepth) {
+      this.quickDepth = 0;
+      this.quickActive = false;
     }
     const colon = name.indexOf(":");
     this.events.close(colon < 0 ? name : name.slice(colon + 1));
@@ -254,32 +295,109 @@ export class XmlScanner {
 
   /** Searches for the skipped element's end tag; returns the text after it, or "" if not yet found. */
   private skipAhead(text: string): string {
-    const carryLength = this.skipCarry.length;
-    const hay = carryLength ? this.skipCarry + text : text;
-    for (let at = hay.indexOf(this.skipClose); at >= 0; at = hay.indexOf(this.skipClose, at + 1)) {
-      let i = at + this.skipClose.length;
-      while (i < hay.length && hay.charCodeAt(i) <= 32) i++;
-      if (i === hay.length) {
-        // the end tag is cut by the chunk boundary: decide with the next chunk
-        this.countLines(hay, carryLength, at);
-        this.skipCarry = hay.slice(at);
-        return "";
-      }
-      if (hay.charCodeAt(i) !== 62 /* > */) continue;
-      this.countLines(hay, carryLength, at);
-      this.skipCarry = "";
-      // saxes sees the real end tag and closes the skipped element itself
-      this.saxWrite(hay.slice(at, i + 1));
-      return hay.slice(i + 1);
+    const hay = this.skipCarry ? this.skipCarry + text : text;
+    const [at, end] = findEndTag(hay, this.skipClose, 0);
+    if (at === INCOMPLETE) {
+      this.skippedLines += countLines(hay, 0, end);
+      this.skipCarry = hay.slice(end);
+      return "";
     }
-    this.countLines(hay, carryLength, hay.length);
-    const keep = this.skipClose.length;
-    this.skipCarry = hay.length > keep ? hay.slice(hay.length - keep) : hay;
+    this.skippedLines += countLines(hay, 0, at);
+    this.skipCarry = "";
+    // saxes sees the real end tag and closes the skipped element itself
+    this.saxWrite(hay.slice(at, end));
+    return hay.slice(end);
+  }
+
+  /**
+   * Tokenises quick-element content until the buffer runs out (the rest is
+   * carried to the next chunk) or the quick element's end tag is reached,
+   * which is returned with what follows for saxes to read.
+   */
+  private quickFeed(text: string): string {
+    const buf = this.quickCarry ? this.quickCarry + text : text;
+    this.quickCarry = "";
+    let pos = 0;
+    try {
+      for (;;) {
+        if (this.skipDepth > 0) {
+          const [at, end] = findEndTag(buf, this.skipClose, pos);
+          if (at === INCOMPLETE) return this.quickSuspend(buf, end);
+          pos = end;
+          this.closeElement();
+          continue;
+        }
+        const lt = buf.indexOf("<", pos);
+        if (lt < 0) {
+          const end = safeTextEnd(buf, pos);
+          if (end > pos) this.events.text(decodeText(buf.slice(pos, end), pos));
+          return this.quickSuspend(buf, end);
+        }
+        if (lt > pos) this.events.text(decodeText(buf.slice(pos, lt), pos));
+        pos = lt;
+        if (lt + 1 >= buf.length) return this.quickSuspend(buf, lt);
+        const next = buf.charCodeAt(lt + 1);
+        if (next === 47 /* / */) {
+          const gt = buf.indexOf(">", lt);
+          if (gt < 0) return this.quickSuspend(buf, lt);
+          const name = buf.slice(lt + 2, gt).trimEnd();
+          const open = this.names[this.names.length - 1];
+          if (name !== open) throw new SyntaxFault(`unexpected close tag </${name}> (open element is <${open}>)`, lt);
+          if (this.names.length === this.quickDepth) {
+            // saxes reads the quick element's own end tag
+            this.quickActive = false;
+            this.consumeLines(buf, lt);
+            return buf.slice(lt);
+          }
+          pos = gt + 1;
+          this.closeElement();
+        } else if (next === 33 /* ! */) {
+          const [open, close] = buf.startsWith("<!--", lt) ? ["<!--", "-->"] : buf.startsWith("<![CDATA[", lt) ? ["<![CDATA[", "]]>"] : ["", ""];
+          if (!open) {
+            if (buf.length - lt < 9) return this.quickSuspend(buf, lt);
+            throw new SyntaxFault("unexpected markup declaration inside an element", lt);
+          }
+          const end = buf.indexOf(close, lt + open.length);
+          if (end < 0) return this.quickSuspend(buf, lt);
+          if (open !== "<!--") this.events.text(buf.slice(lt + open.length, end));
+          pos = end + close.length;
+        } else if (next === 63 /* ? */) {
+          const end = buf.indexOf("?>", lt + 2);
+          if (end < 0) return this.quickSuspend(buf, lt);
+          pos = end + 2;
+        } else {
+          const tag = parseStartTag(buf, lt);
+          if (tag === INCOMPLETE) return this.quickSuspend(buf, lt);
+          pos = tag.end;
+          this.openElement(tag.name, tag.attributes, tag.selfClosing);
+          if (tag.selfClosing) this.closeElement();
+        }
+      }
+    } catch (cause) {
+      if (cause instanceof SyntaxFault) throw this.quickFault(cause, buf);
+      throw cause;
+    }
+  }
+
+  /** Keeps buf[from...] for the next chunk. */
+  private quickSuspend(buf: string, from: number): string {
+    this.consumeLines(buf, from);
+    this.quickCarry = buf.slice(from);
     return "";
   }
 
-  private countLines(hay: string, from: number, to: number): void {
-    for (let i = hay.indexOf("\n", from); i >= 0 && i < to; i = hay.indexOf("\n", i + 1)) this.skippedLines++;
+  /** Counts the lines of quick-path text read up to `to`, and the column reached. */
+  private consumeLines(buf: string, to: number): void {
+    const lines = countLines(buf, 0, to);
+    this.skippedLines += lines;
+    this.quickColumn = lines ? to - buf.lastIndexOf("\n", to - 1) - 1 : this.quickColumn + to;
+  }
+
+  private quickFault(fault: SyntaxFault, buf: string): PipeError {
+    const newline = buf.lastIndexOf("\n", fault.offset - 1);
+    const line = this.parser.line + this.skippedLines + countLines(buf, 0, fault.offset);
+    const col = newline >= 0 ? fault.offset - newline : this.quickColumn + fault.offset + 1;
+    return this.error(fault.message, { line, col });
   }
 
   private saxError(cause: unknown, message?: string): PipeError {
