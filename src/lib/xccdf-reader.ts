@@ -146,6 +146,10 @@ export class XccdfReader implements XmlEvents {
     if (this.capture) this.capture.pieces.push(text);
   }
 
+  get wantsText(): boolean {
+    return this.capture !== null;
+  }
+
   close(local: string): void {
     const depth = this.stack.length;
     this.stack.pop();
@@ -311,21 +315,18 @@ export class XccdfReader implements XmlEvents {
     const meta = this.rules.get(rr.idref);
     const rule = meta ? (meta.json ??= ruleJson(rr.idref, meta)) : ruleJson(rr.idref, undefined);
     const out = this.out;
-    out.bytes(rule.head);
-    out.bytes(SEVERITY_JSON[toSeverity(rr.severity) ?? meta?.severity ?? "unknown"]);
-    if (rule.section) out.bytes(rule.section);
-    out.bytes(STATUS_JSON[Object.hasOwn(XCCDF_STATUS, raw) ? XCCDF_STATUS[raw] : "error"]);
-    const rawJson = Object.hasOwn(XCCDF_STATUS, raw) ? RAW_STATUS_JSON[raw] : undefined;
-    if (rawJson) out.bytes(rawJson);
-    else out.text(JSON.stringify(raw));
+    const severity = toSeverity(rr.severity) ?? meta?.severity ?? "unknown";
+    out.bytes((rule.lead[severity] ??= leadJson(rule, severity)));
+    const known = Object.hasOwn(XCCDF_STATUS, raw);
+    if (known) out.bytes(STATUS_JSON[raw]);
+    else out.text(`,"status":"error","raw_status":${JSON.stringify(raw)}`);
     if (rr.messages.length) out.text(`,"finding":${JSON.stringify(rr.messages.join("\n"))}`);
     if (rule.remediation) out.bytes(rule.remediation);
     else if (rr.fix) out.text(`,"remediation":${JSON.stringify(rr.fix)}`);
     if (rr.idents.length) out.bytes(identsJson(rr.idents, rule));
     else if (rule.idents) out.bytes(rule.idents);
     if (rule.references) out.bytes(rule.references);
-    out.bytes((this.test!.json ??= utf8(this.testJson(this.test!))));
-    out.endLine();
+    out.endLine((this.test!.json ??= utf8(`${this.testJson(this.test!)}\n`)));
   }
 
   /** The line's tail: `,"scanner":…}` from the TestResult and its Benchmark. */
@@ -349,21 +350,23 @@ export class XccdfReader implements XmlEvents {
   }
 }
 
-const SEVERITY_JSON = Object.fromEntries(["unknown", "info", "low", "medium", "high", "critical"].map((w) => [w, utf8(`,"severity":"${w}"`)])) as Record<Severity, Buffer>;
-const STATUS_JSON = Object.fromEntries(Object.values(XCCDF_STATUS).map((w) => [w, utf8(`,"status":"${w}","raw_status":`)])) as Record<string, Buffer>;
-const RAW_STATUS_JSON = Object.fromEntries(Object.keys(XCCDF_STATUS).map((w) => [w, utf8(JSON.stringify(w))])) as Record<string, Buffer>;
+/** `,"status":…,"raw_status":…` for each XCCDF result word. */
+const STATUS_JSON = Object.fromEntries(Object.entries(XCCDF_STATUS).map(([raw, status]) => [raw, utf8(`,"status":"${status}","raw_status":"${raw}"`)])) as Record<string, Buffer>;
 
 /** A Rule's parts of a line, serialised once per Rule. */
 interface RuleJson {
   /** `{"rule_ref":…,"title":…` and description and rationale when known. */
-  head: Buffer;
-  section?: Buffer;
+  head: string;
+  /** `,"section":…` or "". */
+  section: string;
+  /** head, severity and section: the line up to its status, for each severity seen. */
+  lead: Partial<Record<Severity, Buffer>>;
   /** Undefined when the Rule has none, so that the rule-result's own fix is used. */
   remediation?: Buffer;
   idents?: Buffer;
   references?: Buffer;
   /** The last rule-result idents serialised for this Rule (oscap repeats the Rule's). */
-  lastIdents?: { key: string; json: Buffer };
+  lastIdents?: { idents: Ident[]; json: Buffer };
 }
 
 function ruleJson(idref: string, meta: RuleMeta | undefined): RuleJson {
@@ -373,17 +376,23 @@ function ruleJson(idref: string, meta: RuleMeta | undefined): RuleJson {
   const section = sectionOf(idref, meta?.references);
   const remediation = meta?.fixtext ?? meta?.fix;
   return {
-    head: utf8(JSON.stringify(head).slice(0, -1)),
-    section: section ? utf8(`,"section":${JSON.stringify(section)}`) : undefined,
+    head: JSON.stringify(head).slice(0, -1),
+    section: section ? `,"section":${JSON.stringify(section)}` : "",
+    lead: {},
     remediation: remediation ? utf8(`,"remediation":${JSON.stringify(remediation)}`) : undefined,
     idents: meta?.idents.length ? utf8(`,"idents":${JSON.stringify(meta.idents)}`) : undefined,
     references: meta?.references.length ? utf8(`,"references":${JSON.stringify(meta.references)}`) : undefined,
   };
 }
 
+function leadJson(rule: RuleJson, severity: Severity): Buffer {
+  return utf8(`${rule.head},"severity":"${severity}"${rule.section}`);
+}
+
 function identsJson(idents: Ident[], rule: RuleJson): Buffer {
-  const key = idents.map((i) => `${i.system}\u0000${i.value}`).join("\u0001");
-  if (rule.lastIdents?.key !== key) rule.lastIdents = { key, json: utf8(`,"idents":${JSON.stringify(idents)}`) };
+  const last = rule.lastIdents;
+  if (last && last.idents.length === idents.length && idents.every((ident, i) => ident.system === last.idents[i].system && ident.value === last.idents[i].value)) return last.json;
+  rule.lastIdents = { idents, json: utf8(`,"idents":${JSON.stringify(idents)}`) };
   return rule.lastIdents.json;
 }
 

@@ -23,9 +23,9 @@ export class ByteLines {
     this.length += this.buffer.write(piece, this.length, "utf8");
   }
 
-  /** Ends a line. */
-  endLine(): void {
-    this.bytes(NEWLINE);
+  /** Ends a line, with its last piece if that holds the line feed. */
+  endLine(lastPiece: Uint8Array = NEWLINE): void {
+    this.bytes(lastPiece);
     this.count++;
   }
 

@@ -23,6 +23,8 @@ export interface StartTag {
   selfClosing: boolean;
   /** Offset just after the tag's `>`. */
   end: number;
+  /** False when no attribute can be a namespace declaration. */
+  declares: boolean;
 }
 
 const isSpace = (c: number) => c === 32 || c === 10 || c === 9 || c === 13;
@@ -56,6 +58,7 @@ function parsePlainStartTag(buf: string, lt: number): StartTag | null {
   let i = nameEnd(buf, lt + 1, len);
   const name = buf.slice(lt + 1, i);
   const attributes: Record<string, string> = {};
+  let declares = false;
   for (;;) {
     let c = buf.charCodeAt(i);
     if (c === 32) c = buf.charCodeAt(++i);
@@ -66,7 +69,7 @@ function parsePlainStartTag(buf: string, lt: number): StartTag | null {
       const text = buf.slice(lt, end);
       // a '<' or '&' in a value, or a blank that normalises to a space, needs the careful reading
       if (text.includes("&") || text.includes("\n") || text.includes("\t") || text.includes("\r") || text.indexOf("<", 1) > 0) return null;
-      return { name, attributes, selfClosing: c === 47, end };
+      return { name, attributes, selfClosing: c === 47, end, declares };
     }
     const nameStart = i;
     i = nameEnd(buf, i, len);
@@ -76,6 +79,7 @@ function parsePlainStartTag(buf: string, lt: number): StartTag | null {
     if (quote !== 34 && quote !== 39) return null;
     const close = buf.indexOf(quote === 34 ? '"' : "'", i + 1);
     if (close < 0 || attributes[attribute] !== undefined) return null;
+    declares ||= attribute.charCodeAt(0) === 120 /* x */;
     attributes[attribute] = buf.slice(i + 1, close);
     i = close + 1;
   }
@@ -92,11 +96,11 @@ function parseAnyStartTag(buf: string, lt: number): StartTag | typeof INCOMPLETE
     while (i < len && isSpace(buf.charCodeAt(i))) i++;
     if (i >= len) return INCOMPLETE;
     const c = buf.charCodeAt(i);
-    if (c === 62) return { name, attributes, selfClosing: false, end: i + 1 };
+    if (c === 62) return { name, attributes, selfClosing: false, end: i + 1, declares: true };
     if (c === 47) {
       if (i + 1 >= len) return INCOMPLETE;
       if (buf.charCodeAt(i + 1) !== 62) throw new SyntaxFault(`malformed start tag <${name}>: '/' not followed by '>'`, i);
-      return { name, attributes, selfClosing: true, end: i + 2 };
+      return { name, attributes, selfClosing: true, end: i + 2, declares: true };
     }
     const nameStart = i;
     i = nameEnd(buf, i, len);

@@ -17,6 +17,8 @@ export interface XmlEvents {
   open(tag: OpenTag): boolean | void;
   close(local: string): void;
   text(text: string): void;
+  /** False while text would be ignored: the quick path then does not even cut it out. */
+  readonly wantsText?: boolean;
 }
 
 const MAX_LEADING_LINE = 1024 * 1024;
@@ -63,6 +65,8 @@ export class XmlScanner {
   private rootClosed = false;
   private pending: string[] = [];
   private names: string[] = [];
+  /** Local names of the open elements, beside `names`. */
+  private locals: string[] = [];
   private nsFrames: (Record<string, string> | null)[] = [];
   private skipDepth = 0;
   private skipClose = "";
@@ -238,22 +242,26 @@ export class XmlScanner {
   private onOpen(tag: SaxesTagPlain): void {
     if (this.rootClosed) return;
     this.sawRoot = true;
-    this.openElement(tag.name, tag.attributes as Record<string, string>, tag.isSelfClosing);
+    this.openElement(tag.name, tag.attributes as Record<string, string>, tag.isSelfClosing, true);
   }
 
-  private openElement(name: string, attributes: Record<string, string>, selfClosing: boolean): void {
+  /** `declares`: false when the attributes are known to hold no xmlns declaration. */
+  private openElement(name: string, attributes: Record<string, string>, selfClosing: boolean, declares: boolean): void {
     let frame: Record<string, string> | null = null;
-    for (const key in attributes) {
-      if (key.charCodeAt(0) === 120 /* x */ && (key === "xmlns" || key.startsWith("xmlns:"))) {
-        frame ??= {};
-        frame[key] = attributes[key];
+    if (declares) {
+      for (const key in attributes) {
+        if (key.charCodeAt(0) === 120 /* x */ && (key === "xmlns" || key.startsWith("xmlns:"))) {
+          frame ??= {};
+          frame[key] = attributes[key];
+        }
       }
     }
-    this.nsFrames.push(frame);
-    this.names.push(name);
-    if (this.skipDepth > 0) return;
     const colon = name.indexOf(":");
     const local = colon < 0 ? name : name.slice(colon + 1);
+    this.nsFrames.push(frame);
+    this.names.push(name);
+    this.locals.push(local);
+    if (this.skipDepth > 0) return;
     const skip = this.events.open({ name, local, attributes, selfClosing });
     if (selfClosing) return;
     if (skip) {
@@ -268,7 +276,8 @@ export class XmlScanner {
   }
 
   private closeElement(): void {
-    const name = this.names.pop()!;
+    this.names.pop();
+    const local = this.locals.pop()!;
     if (this.names.length === 0) this.rootClosed = true;
     this.nsFrames.pop();
     if (this.skipDepth > 0) {
@@ -280,8 +289,7 @@ export class XmlScanner {
       this.quickDepth = 0;
       this.quickActive = false;
     }
-    const colon = name.indexOf(":");
-    this.events.close(colon < 0 ? name : name.slice(colon + 1));
+    this.events.close(local);
   }
 
   /**
@@ -330,19 +338,21 @@ export class XmlScanner {
         const lt = buf.indexOf("<", pos);
         if (lt < 0) {
           const end = safeTextEnd(buf, pos);
-          if (end > pos) this.events.text(decodeText(buf.slice(pos, end), pos));
+          if (end > pos && this.events.wantsText !== false) this.events.text(decodeText(buf.slice(pos, end), pos));
           return this.quickSuspend(buf, end);
         }
-        if (lt > pos) this.events.text(decodeText(buf.slice(pos, lt), pos));
+        if (lt > pos && this.events.wantsText !== false) this.events.text(decodeText(buf.slice(pos, lt), pos));
         pos = lt;
         if (lt + 1 >= buf.length) return this.quickSuspend(buf, lt);
         const next = buf.charCodeAt(lt + 1);
         if (next === 47 /* / */) {
           const gt = buf.indexOf(">", lt);
           if (gt < 0) return this.quickSuspend(buf, lt);
-          const name = buf.slice(lt + 2, gt).trimEnd();
           const open = this.names[this.names.length - 1];
-          if (name !== open) throw new SyntaxFault(`unexpected close tag </${name}> (open element is <${open}>)`, lt);
+          const afterName = lt + 2 + open.length;
+          if (!(buf.startsWith(open, lt + 2) && (afterName === gt || buf.slice(afterName, gt).trim() === ""))) {
+            throw new SyntaxFault(`unexpected close tag </${buf.slice(lt + 2, gt).trim()}> (open element is <${open}>)`, lt);
+          }
           if (this.names.length === this.quickDepth) {
             // saxes reads the quick element's own end tag
             this.quickActive = false;
@@ -369,7 +379,7 @@ export class XmlScanner {
           const tag = parseStartTag(buf, lt);
           if (tag === INCOMPLETE) return this.quickSuspend(buf, lt);
           pos = tag.end;
-          this.openElement(tag.name, tag.attributes, tag.selfClosing);
+          this.openElement(tag.name, tag.attributes, tag.selfClosing, tag.declares);
           if (tag.selfClosing) this.closeElement();
         }
       }
