@@ -120,8 +120,9 @@ function parseAnyStartTag(buf: string, lt: number): StartTag | typeof INCOMPLETE
     let value = buf.slice(i + 1, close);
     const lessThan = value.indexOf("<");
     if (lessThan >= 0) throw new SyntaxFault(`'<' in the value of attribute ${attribute} of <${name}>`, i + 1 + lessThan);
-    if (value.includes("&")) value = decodeEntities(value, i + 1);
+    // literal blanks become spaces; blanks written as character references stay
     if (value.includes("\n") || value.includes("\t") || value.includes("\r")) value = value.replace(/\r\n|[\t\n\r]/g, " ");
+    if (value.includes("&")) value = decodeEntities(value, i + 1);
     if (Object.hasOwn(attributes, attribute)) throw new SyntaxFault(`duplicate attribute ${attribute} on <${name}>`, nameStart);
     attributes[attribute] = value;
     i = close + 1;
