@@ -4,7 +4,7 @@ import { readLines } from "../streams/lines.js";
 import { mapOrdered } from "../streams/ordered.js";
 import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
 import { Grouptest } from "../lib/grouptest.js";
-import { loadRunnerComplianceConfig } from "../lib/config.js";
+import { configOption, loadRunnerComplianceConfig } from "../lib/config.js";
 import { goJson } from "../lib/go-json.js";
 
 export interface EnrichOwnerOptions {
@@ -100,7 +100,7 @@ export const spec: CommandSpec<Args> = {
   options: (y) =>
     y
       .option("bin", { type: "string", describe: "the grouptest program (default: [vmintgr] bin of the config)" })
-      .option("config", { type: "string", describe: "runner-compliance.conf (gcfg INI)", defaultDescription: "/etc/mig/runner-compliance.conf" })
+      .option("config", configOption())
       .option("field", { type: "string", describe: "field holding the host name (dots for nested fields)", defaultDescription: "target, else hostname" })
       .option("address-field", { type: "string", describe: "field holding addresses for ip: lookups", defaultDescription: CARRIED_ADDRESSES })
       .option("keep-addresses", { type: "boolean", default: false, describe: `keep the ${CARRIED_ADDRESSES} field runner2compliance --with-addresses adds` })

@@ -1,6 +1,6 @@
 import { PipeError } from "../streams/errors.js";
 import { runCli, type CommandSpec } from "../streams/cli.js";
-import { loadRunnerComplianceConfig } from "../lib/config.js";
+import { configOption, loadRunnerComplianceConfig } from "../lib/config.js";
 import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../lib/sender-cli.js";
 import { Deliverer, type DelivererOptions } from "../lib/mozdef/deliver.js";
 import { parseHttpUrl } from "../lib/http-sender.js";
@@ -45,7 +45,7 @@ export const spec: CommandSpec<Args> = {
     senderOptions(
       y
         .option("url", { type: "string", describe: "MozDef endpoint, e.g. http://mozdef:8080/events, /custom/<app> or /_bulk (default: $MOZDEF_URL, else [mozdef] url of the config)" })
-        .option("config", { type: "string", describe: "runner-compliance.conf (gcfg INI) with [mozdef] url", defaultDescription: "/etc/mig/runner-compliance.conf" })
+        .option("config", configOption(" with [mozdef] url"))
         .option("kind", { type: "string", choices: RECORD_KINDS, describe: "treat every line as this kind instead of telling by shape" })
         .option("batch", { type: "number", default: 1, describe: "events per request; > 1 posts JSON arrays, which only MozDef's /_bulk takes" })
         .option("link-base", { type: "string", describe: "URL the rule id is appended to for a RuleResult's link (default: its first reference)" })

@@ -3,7 +3,7 @@ import { openInputs } from "../streams/input.js";
 import { JsonPicker } from "../streams/json-picker.js";
 import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
 import { commandToItems, type KeyOrder } from "../lib/mig.js";
-import { loadRunnerComplianceConfig, missingSetting } from "../lib/config.js";
+import { configOption, loadRunnerComplianceConfig, missingSetting } from "../lib/config.js";
 import { goIdString, goJson } from "../lib/go-json.js";
 import { nowEpochMs, rfc3339Nano } from "../lib/time.js";
 import type { ComplianceItem, MigCommand } from "../types.js";
@@ -93,7 +93,7 @@ export const spec: CommandSpec<Args> = {
   options: (y) =>
     y
       .option("mig-api", { type: "string", describe: "MIG API base URL for the item links (default: [mig] api of the config)" })
-      .option("config", { type: "string", describe: "runner-compliance.conf (gcfg INI)", defaultDescription: "/etc/mig/runner-compliance.conf" })
+      .option("config", configOption())
       .option("key-order", { type: "string", choices: ["current", "2016"] as const, default: "current" as KeyOrder, describe: "item key order: today's plugin, or the 2015-2017 one" })
       .option("with-addresses", { type: "boolean", default: false, describe: "carry the agent's addresses in the item (for enrich-owner's ip: lookups)" })
       .option("timestamp", { type: "string", choices: ["now", "finish"] as const, default: "now" as const, describe: "utctimestamp: conversion time (the plugin) or the command's finish time (MIG's compliance API)" })

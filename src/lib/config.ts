@@ -6,6 +6,9 @@ export type IniConfig = Record<string, Record<string, string>>;
 
 export const DEFAULT_CONFIG = "/etc/mig/runner-compliance.conf";
 
+/** The `--config` option of the commands that read runner-compliance.conf. */
+export const configOption = (what = "") => ({ type: "string", describe: `runner-compliance.conf (gcfg INI)${what}`, defaultDescription: DEFAULT_CONFIG }) as const;
+
 /** The values the MIG plugin's commands take from runner-compliance.conf. */
 export interface RunnerComplianceConfig {
   migApi?: string;
