@@ -317,8 +317,7 @@ export class XccdfReader implements XmlEvents {
     const out = this.out;
     const severity = toSeverity(rr.severity) ?? meta?.severity ?? "unknown";
     out.bytes((rule.lead[severity] ??= leadJson(rule, severity)));
-    const known = Object.hasOwn(XCCDF_STATUS, raw);
-    if (known) out.bytes(STATUS_JSON[raw]);
+    if (Object.hasOwn(STATUS_JSON, raw)) out.bytes(STATUS_JSON[raw]);
     else out.text(`,"status":"error","raw_status":${JSON.stringify(raw)}`);
     if (rr.messages.length) out.text(`,"finding":${JSON.stringify(rr.messages.join("\n"))}`);
     if (rule.remediation) out.bytes(rule.remediation);

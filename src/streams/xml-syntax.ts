@@ -138,7 +138,7 @@ const PREDEFINED: Readonly<Record<string, string>> = { lt: "<", gt: ">", amp: "&
 const REFERENCE = /&([^;&\s<]*);?/g;
 
 /** Replaces XML's five entities and character references; anything else is a fault (no DTD is read). */
-export function decodeEntities(text: string, offset: number): string {
+function decodeEntities(text: string, offset: number): string {
   return text.replace(REFERENCE, (whole, name: string, at: number) => {
     if (!whole.endsWith(";")) throw new SyntaxFault("'&' that does not start a reference (write &amp;)", offset + at);
     const predefined = PREDEFINED[name];
@@ -183,9 +183,9 @@ export function findEndTag(hay: string, close: string, from: number): [number, n
   return [INCOMPLETE, Math.max(from, hay.length - close.length)];
 }
 
-/** Counts line feeds in buf[from, to). */
-export function countLines(buf: string, from: number, to: number): number {
+/** Counts line feeds in buf[0, to). */
+export function countLines(buf: string, to: number): number {
   let n = 0;
-  for (let i = buf.indexOf("\n", from); i >= 0 && i < to; i = buf.indexOf("\n", i + 1)) n++;
+  for (let i = buf.indexOf("\n"); i >= 0 && i < to; i = buf.indexOf("\n", i + 1)) n++;
   return n;
 }

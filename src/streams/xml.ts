@@ -306,11 +306,11 @@ export class XmlScanner {
     const hay = this.skipCarry ? this.skipCarry + text : text;
     const [at, end] = findEndTag(hay, this.skipClose, 0);
     if (at === INCOMPLETE) {
-      this.skippedLines += countLines(hay, 0, end);
+      this.skippedLines += countLines(hay, end);
       this.skipCarry = hay.slice(end);
       return "";
     }
-    this.skippedLines += countLines(hay, 0, at);
+    this.skippedLines += countLines(hay, at);
     this.skipCarry = "";
     // saxes sees the real end tag and closes the skipped element itself
     this.saxWrite(hay.slice(at, end));
@@ -398,14 +398,14 @@ export class XmlScanner {
 
   /** Counts the lines of quick-path text read up to `to`, and the column reached. */
   private consumeLines(buf: string, to: number): void {
-    const lines = countLines(buf, 0, to);
+    const lines = countLines(buf, to);
     this.skippedLines += lines;
     this.quickColumn = lines ? to - buf.lastIndexOf("\n", to - 1) - 1 : this.quickColumn + to;
   }
 
   private quickFault(fault: SyntaxFault, buf: string): PipeError {
     const newline = buf.lastIndexOf("\n", fault.offset - 1);
-    const line = this.parser.line + this.skippedLines + countLines(buf, 0, fault.offset);
+    const line = this.parser.line + this.skippedLines + countLines(buf, fault.offset);
     const col = newline >= 0 ? fault.offset - newline : this.quickColumn + fault.offset + 1;
     return this.error(fault.message, { line, col });
   }
