@@ -1,5 +1,6 @@
 import { XmlScanner } from "../streams/xml.js";
-import { XccdfReader } from "../lib/xccdf-reader.js";
+import { XccdfReader, type BatchContext } from "../lib/xccdf-reader.js";
+import { BatchPool, type BatchJob, type BatchJobContext } from "../lib/xccdf-batches.js";
 import { PipeError } from "../streams/errors.js";
 import { openInputs } from "../streams/input.js";
 import { runCli, writeText, type CommandSpec } from "../streams/cli.js";
@@ -10,7 +11,26 @@ export interface XccdfToRulesOptions {
   source?: string;
   includeNotselected?: boolean;
   onWarning?: (message: string) => void;
+  /**
+   * Threads reading rule-results (default 1). With more than one, a large
+   * TestResult is cut into batches read side by side.
+   */
+  jobs?: number;
+  /** Characters of rule-results per batch. */
+  batchChars?: number;
+  /** The compiled worker script (tests running from sources point at dist/). */
+  workerUrl?: URL;
 }
+
+/**
+ * One thread by default: a second one reads a rule-heavy report ~30% faster
+ * but its V8 heap takes peak RSS from ~75 MB to ~110 MB, over the 100 MB that
+ * a tool run on every host of a fleet is allowed.
+ */
+export const DEFAULT_JOBS = 1;
+const BATCH_CHARS = 32 * 1024;
+/** Batches waiting for a worker before the reader waits for them. */
+const MAX_WAITING = 8;
 
 /**
  * One XCCDF results / ARF document in, NDJSON RuleResult lines out in
@@ -21,29 +41,91 @@ export interface XccdfToRulesOptions {
 export async function* xccdfToNdjson(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions = {}): AsyncGenerator<Buffer> {
   const source = opts.source ?? "stdin";
   const reader = new XccdfReader({ includeNotselected: opts.includeNotselected });
-  const scanner = new XmlScanner(reader, { source, quick: ["TestResult"] });
+  const jobs = opts.jobs ?? DEFAULT_JOBS;
+  const pool = jobs > 1 ? new BatchPool(jobs - 1, opts.workerUrl) : undefined;
+  /** Lines and batches, in document order. */
+  const queue: (Buffer | BatchJob)[] = [];
+  let context: BatchJobContext | undefined;
+  let contextOf: BatchContext | undefined;
+  const scanner = new XmlScanner(reader, {
+    source,
+    quick: ["TestResult"],
+    batches: pool && {
+      local: "rule-result",
+      minChars: opts.batchChars ?? BATCH_CHARS,
+      take(batch) {
+        if (reader.out.count) queue.push(reader.out.take());
+        const of = reader.batchContext();
+        // outside an XCCDF TestResult there is nothing to batch: read it in place
+        if (!of) return void queue.push({ batch, result: Promise.resolve(null), done: true });
+        if (of !== contextOf) [contextOf, context] = [of, { reader: of, ancestors: scanner.openAncestors() }];
+        queue.push(pool.submit(batch, context!));
+      },
+    },
+  });
   reader.attach(scanner);
   let reported = false;
   const reportLeading = () => {
     if (!reported && scanner.inDocument && scanner.leadingBytes > 0) opts.onWarning?.(`${source}: skipped ${scanner.leadingBytes} bytes of non-XML text before the document`);
     reported = true;
   };
+
+  /** Yields the queue's head while it is ready; with `all`, waits for every batch. */
+  async function* flush(all: boolean): AsyncGenerator<Buffer> {
+    if (reader.out.count) queue.push(reader.out.take());
+    if (queue.length && !reported) reportLeading();
+    while (queue.length) {
+      const head = queue[0];
+      if (head instanceof Uint8Array) {
+        yield queue.shift() as Buffer;
+        continue;
+      }
+      if (!head.done && !all && queue.length <= MAX_WAITING) return;
+      const lines = await head.result;
+      queue.shift();
+      if (lines) {
+        yield lines;
+        continue;
+      }
+      // the batch did not read as a run of rule-results: read it, and all after it, in place
+      const later = queue.splice(0) as BatchJob[];
+      scanner.replay(head.batch, later.map((job) => job.batch));
+      if (reader.out.count) queue.push(reader.out.take());
+    }
+  }
+
+  /** Settles the batches and reads the input held back behind them, until nothing is held. */
+  async function* settle(): AsyncGenerator<Buffer> {
+    do {
+      yield* flush(true);
+      scanner.resume();
+    } while (queue.length || scanner.waiting);
+  }
+
   let failure: unknown;
   try {
-    for await (const chunk of chunks) {
-      scanner.write(chunk);
-      if (reader.out.count) {
-        if (!reported && scanner.leadingBytes > 0) reportLeading();
-        yield reader.out.take();
+    try {
+      for await (const chunk of chunks) {
+        scanner.write(chunk);
+        yield* scanner.waiting ? settle() : flush(false);
       }
+      yield* settle();
+      scanner.end();
+      if (scanner.trailingText) opts.onWarning?.(`${source}: ignored non-XML text after the end of the document`);
+    } catch (err) {
+      failure = err;
     }
-    scanner.end();
-    if (scanner.trailingText) opts.onWarning?.(`${source}: ignored non-XML text after the end of the document`);
-  } catch (err) {
-    failure = err;
+    reportLeading();
+    // what was read before the failure: lines, and batches read in full
+    for (const entry of queue) {
+      const lines = entry instanceof Uint8Array ? entry : await entry.result;
+      if (!lines) break;
+      yield lines;
+    }
+    if (reader.out.count) yield reader.out.take();
+  } finally {
+    pool?.close();
   }
-  reportLeading();
-  if (reader.out.count) yield reader.out.take();
   if (failure !== undefined) throw failure;
   if (reader.testResults === 0) {
     throw new PipeError("E_BAD_INPUT", "no TestResult found: this is not a results document (run oscap xccdf eval with --results or --results-arf)", { position: { source } });
@@ -59,7 +141,10 @@ export async function* xccdfToRules(chunks: AsyncIterable<Buffer | string>, opts
 
 interface Args {
   "include-notselected": boolean;
+  jobs: number;
 }
+
+const defaults: Args = { "include-notselected": false, jobs: DEFAULT_JOBS };
 
 export const spec: CommandSpec<Args> = {
   name: "xccdf2rules",
@@ -70,16 +155,28 @@ export const spec: CommandSpec<Args> = {
     ["$0 --include-notselected arf.xml", "also emit rules outside the profile (status notapplicable)"],
   ],
   options: (y) =>
-    y.option("include-notselected", {
-      type: "boolean",
-      default: false,
-      describe: "emit notselected rule-results too (as notapplicable); they are not part of the profile",
-    }),
+    y
+      .option("include-notselected", {
+        type: "boolean",
+        default: defaults["include-notselected"],
+        describe: "emit notselected rule-results too (as notapplicable); they are not part of the profile",
+      })
+      .option("jobs", {
+        alias: "j",
+        type: "number",
+        default: defaults.jobs,
+        describe: "threads reading a large TestResult's rule-results side by side; 2 is ~30% faster on a rule-heavy report, at ~35 MB more peak RSS",
+      })
+      .check((args) => {
+        if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new Error("--jobs must be a whole number, 1 or more");
+        return true;
+      }),
+  plainDefaults: defaults,
   async run(args, io) {
     const paths = args._.map(String);
     async function* all() {
       for await (const input of openInputs(paths)) {
-        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], onWarning: io.warn });
+        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, onWarning: io.warn });
       }
     }
     await writeText(all(), io.stdout);

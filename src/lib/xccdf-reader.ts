@@ -12,7 +12,7 @@ const SKIPPED = new Set(["oval_definitions", "oval_results", "oval_system_charac
 const BLOCK = new Set(["p", "br", "li", "div", "pre", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "dt"]);
 
 /** What a Benchmark says about one Rule, kept for the whole run (the only state that grows). */
-interface RuleMeta {
+export interface RuleMeta {
   severity?: Severity;
   title?: string;
   description?: string;
@@ -61,6 +61,24 @@ export interface XccdfReaderOptions {
 }
 
 /**
+ * What a reader of a batch of rule-results (cut from a TestResult, read on
+ * another thread) needs to know to write the lines the document's own reader
+ * would: the Rules seen so far and the TestResult's part of every line.
+ */
+export interface BatchContext {
+  includeNotselected: boolean;
+  rules: [string, RuleMeta][];
+  values: [string, string][];
+  /** The local names of the open elements (the TestResult last). */
+  stack: string[];
+  /** The lines' tail from the TestResult (`testJson`), with its line feed. */
+  tail: string;
+}
+
+/** A batch held something other than whole XCCDF rule-results: it is read again in place. */
+export class NotABatch extends Error {}
+
+/**
  * SAX handler that turns XCCDF 1.1/1.2 results (plain, TestResult-rooted or
  * inside ARF) into RuleResults, in document order. Rules seen in any
  * Benchmark before a rule-result enrich it; nothing else is retained.
@@ -85,8 +103,50 @@ export class XccdfReader implements XmlEvents {
   private rr: RuleResultBuilder | null = null;
   private capture: Capture | null = null;
 
-  constructor(opts: XccdfReaderOptions = {}) {
-    this.includeNotselected = Boolean(opts.includeNotselected);
+  /** Depth of the elements around a batch; 0 when reading a whole document. */
+  private readonly batchDepth: number;
+  private batchSnapshot?: { json: Buffer; version: number; context: BatchContext };
+  /** Counts changes to what a BatchContext holds besides the TestResult's tail (Rules, Values, titles). */
+  private version = 0;
+
+  /** With `batches`, a reader for batches cut from a TestResult whose context that is. */
+  constructor(opts: XccdfReaderOptions = {}, batches?: BatchContext) {
+    this.includeNotselected = Boolean(batches?.includeNotselected ?? opts.includeNotselected);
+    this.batchDepth = batches?.stack.length ?? 0;
+    if (batches) {
+      for (const [id, meta] of batches.rules) this.rules.set(id, meta);
+      for (const [id, value] of batches.values) this.values.set(id, value);
+      this.stack.push(...batches.stack);
+      this.test = { id: "", json: utf8(batches.tail) };
+    }
+  }
+
+  /** Makes ready for the next batch, after one that failed. */
+  resetBatch(): void {
+    this.stack.length = this.batchDepth;
+    this.rr = null;
+    this.capture = null;
+  }
+
+  /** The context of the XCCDF TestResult being read, for readers of batches cut from it; undefined outside one. */
+  batchContext(): BatchContext | undefined {
+    const test = this.test;
+    if (!test) return undefined;
+    const json = (test.json ??= utf8(`${this.testJson(test)}\n`));
+    if (this.batchSnapshot?.json !== json || this.batchSnapshot.version !== this.version) {
+      this.batchSnapshot = {
+        json,
+        version: this.version,
+        context: {
+          includeNotselected: this.includeNotselected,
+          rules: [...this.rules].map(([id, meta]) => [id, { ...meta, json: undefined }]),
+          values: [...this.values],
+          stack: [...this.stack],
+          tail: json.toString("utf8"),
+        },
+      };
+    }
+    return this.batchSnapshot.context;
   }
 
   attach(scanner: XmlScanner): void {
@@ -95,6 +155,9 @@ export class XccdfReader implements XmlEvents {
 
   open(tag: OpenTag): boolean {
     const parent = this.stack[this.stack.length - 1];
+    if (this.stack.length === this.batchDepth && this.batchDepth > 0 && (tag.local !== "rule-result" || !this.isXccdf(tag))) {
+      throw new NotABatch(`<${tag.name}> in a batch of rule-results`);
+    }
     this.stack.push(tag.local);
     const capture = this.capture;
     if (capture) {
@@ -245,6 +308,7 @@ export class XccdfReader implements XmlEvents {
 
   private store(c: Capture): void {
     const raw = c.pieces.join("");
+    if (!c.kind.startsWith("rr-")) this.version++;
     const meta = this.rule?.meta;
     switch (c.kind) {
       case "rule-title":

@@ -29,6 +29,12 @@ export class ByteLines {
     this.count++;
   }
 
+  /** Drops the lines written since the last take. */
+  discard(): void {
+    this.length = this.start;
+    this.count = 0;
+  }
+
   /**
    * The lines written since the last take. The bytes are handed out, not
    * copied: later lines go after them in the same block, or in a new one.
@@ -52,7 +58,8 @@ export class ByteLines {
   }
 }
 
-const BLOCK = 1 << 20;
+// small blocks: a taken block stays alive until written, and several may be in flight
+const BLOCK = 256 * 1024;
 const NEWLINE = Buffer.from("\n");
 
 /** A string's UTF-8 bytes, for pieces copied into many lines. */

@@ -34,7 +34,7 @@ const NAME_END = new Uint8Array(128);
 for (const c of " \n\t\r>/=<&\"'") NAME_END[c.charCodeAt(0)] = 1;
 
 /** Scans a name from `i`; returns its end. */
-function nameEnd(buf: string, i: number, len: number): number {
+export function nameEnd(buf: string, i: number, len: number): number {
   while (i < len) {
     const c = buf.charCodeAt(i);
     if (c < 128 && NAME_END[c]) return i;

@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import type { SaxesParser as SaxesParserType, SaxesTagPlain } from "saxes";
 import { StringDecoder } from "node:string_decoder";
 import { PipeError } from "./errors.js";
-import { INCOMPLETE, SyntaxFault, countLines, decodeText, findEndTag, parseStartTag, safeTextEnd } from "./xml-syntax.js";
+import { INCOMPLETE, SyntaxFault, countLines, decodeText, findEndTag, nameEnd, parseStartTag, safeTextEnd } from "./xml-syntax.js";
 
 export interface OpenTag {
   /** Qualified name as written (`xccdf:Rule`). */
@@ -22,6 +22,31 @@ export interface XmlEvents {
   readonly wantsText?: boolean;
 }
 
+/**
+ * Cuts the content of a quick element into batches of whole elements of one
+ * kind (the rule-results of a TestResult) for another thread to read. The
+ * scanner itself then only searches for end tags; what the batch holds is
+ * checked by whoever reads it, and a batch that does not read as expected is
+ * handed back with replay().
+ */
+export interface BatchCutter {
+  /** Local name of the elements cut into batches. */
+  local: string;
+  /** A batch is cut once this many characters are buffered. */
+  minChars: number;
+  take(batch: Batch): void;
+}
+
+export interface Batch {
+  /** Whole elements (and what lies between them), directly inside the quick element. */
+  text: string;
+  /** Line count and column where the batch starts, to read it again in place. */
+  lines: number;
+  column: number;
+}
+
+/** An element bigger than this many batches is read in place rather than cut. */
+const MAX_BATCHES_PER_ELEMENT = 16;
 const MAX_LEADING_LINE = 1024 * 1024;
 
 // saxes is CommonJS: an ESM import of it runs Node's export lexer, a WebAssembly module that
@@ -88,11 +113,43 @@ export class XmlScanner {
   private quickCarry = "";
   /** Column at the start of quickCarry, for error positions. */
   private quickColumn = 0;
+  private readonly batches?: BatchCutter;
+  /** Text being gathered into a batch, while non-null. */
+  private batchPieces: string[] | null = null;
+  private batchChars = 0;
+  /** `</name` of the elements being batched. */
+  private batchClose = "";
+  /** Batches were cut since the last resume(): nothing may be read in place before they are settled. */
+  private batchesOut = false;
+  /** Input held back until the caller has settled the batches (see resume). */
+  private held: string[] | null = null;
+  /** The next element at the batch level is read in place (it was too big to batch). */
+  private batchSkipOnce = false;
+  /** No batching until the quick element closes (after a replay). */
+  private batchOff = false;
+  /** No batching at all: the input has ended. */
+  private ending = false;
+  /** Reads a batch: the quick element's content only, as a fragment. */
+  private readonly fragment: boolean;
 
-  constructor(events: XmlEvents, opts: { source?: string; quick?: Iterable<string> } = {}) {
+  /** `ancestors`: see forBatch. */
+  constructor(events: XmlEvents, opts: { source?: string; quick?: Iterable<string>; batches?: BatchCutter; ancestors?: Ancestor[] } = {}) {
     this.events = events;
     this.source = opts.source ?? "stdin";
     this.quick = new Set(opts.quick ?? []);
+    this.batches = opts.batches;
+    this.fragment = opts.ancestors !== undefined;
+    for (const a of opts.ancestors ?? []) {
+      this.names.push(a.name);
+      this.locals.push(this.localOf(a.name));
+      this.nsFrames.push(a.ns);
+    }
+    if (this.fragment) {
+      this.inProlog = false;
+      this.sawRoot = true;
+      this.quickDepth = this.names.length;
+      this.quickActive = true;
+    }
     this.parser = new SaxesParser({ xmlns: false, position: true });
     this.parser.on("opentag", (tag) => this.onOpen(tag as SaxesTagPlain));
     this.parser.on("closetag", () => this.onClose());
@@ -110,6 +167,58 @@ export class XmlScanner {
     });
   }
 
+  /**
+   * A scanner for a batch cut by another scanner: `ancestors` are the
+   * elements open around it (the quick element last), as `openAncestors()`
+   * gave them. Its content is read by the quick path; leaving the quick
+   * element, or ending inside an element, is a fault.
+   */
+  static forBatch(events: XmlEvents, ancestors: Ancestor[], source: string): XmlScanner {
+    return new XmlScanner(events, { source, ancestors });
+  }
+
+  /** The open elements, for forBatch. */
+  openAncestors(): Ancestor[] {
+    return this.names.map((name, i) => ({ name, ns: this.nsFrames[i] }));
+  }
+
+  /** Checks that a batch ended where it began: between elements inside the quick element. */
+  endBatch(): void {
+    if (!this.fragment || this.failed) throw new Error("endBatch: not a batch scanner, or it failed");
+    if (this.quickCarry || this.skipDepth > 0 || this.names.length !== this.quickDepth) {
+      throw this.quickFault(new SyntaxFault("batch ends inside an element", this.quickCarry.length), this.quickCarry);
+    }
+  }
+
+  /** True while input is held back until the batches cut so far are settled (see resume). */
+  get waiting(): boolean {
+    return this.held !== null;
+  }
+
+  /** The batches cut so far are settled: reads the input held back. */
+  resume(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    this.batchesOut = false;
+    for (const text of held) this.feed(text);
+  }
+
+  /**
+   * `batch` (and those cut after it) did not read as expected elsewhere:
+   * reads them here, in place, with everything after them. No batching
+   * until the quick element closes.
+   */
+  replay(batch: Batch, later: Batch[]): void {
+    const rest = [batch.text, ...later.map((b) => b.text), ...(this.batchPieces ?? []), ...(this.held ?? [])];
+    this.batchPieces = null;
+    this.held = null;
+    this.batchesOut = false;
+    this.batchOff = true;
+    this.skippedLines = batch.lines;
+    this.quickColumn = batch.column;
+    for (const text of rest) this.feed(text);
+  }
+
   /** True once the document's first element has been found. */
   get inDocument(): boolean {
     return !this.inProlog;
@@ -121,8 +230,18 @@ export class XmlScanner {
   }
 
   end(): void {
+    if (this.held || this.batchesOut) throw new Error("XmlScanner.end: batches not settled (call resume first)");
+    // nothing may be left waiting for input that will not come
+    this.batchOff = this.ending = true;
     const rest = this.decoder.end();
     if (rest) this.feed(rest);
+    if (this.batchPieces) {
+      // the input ended inside the batched elements: read what there is in place, to find the fault
+      const pieces = this.batchPieces;
+      this.batchPieces = null;
+      this.batchOff = true;
+      for (const text of pieces) this.feed(text);
+    }
     if (this.inProlog) {
       const skipped = this.leadingBytes + Buffer.byteLength(this.leading);
       throw this.error(`not XML: no element found${skipped ? ` in ${skipped} bytes of text` : ""}`, { line: this.skippedLines + 1, col: 1 });
@@ -159,6 +278,10 @@ export class XmlScanner {
 
   private feed(text: string): void {
     if (this.failed) return;
+    if (this.held) {
+      this.held.push(text);
+      return;
+    }
     if (this.rootClosed) {
       this.trailingText ||= text.trim() !== "";
       return;
@@ -169,6 +292,15 @@ export class XmlScanner {
       text = start ? text.slice(start) : text;
     }
     while (text.length) {
+      const held = this.held as string[] | null; // set by the calls below
+      if (held) {
+        held.push(text);
+        return;
+      }
+      if (this.batchPieces) {
+        text = this.gatherBatch(text);
+        continue;
+      }
       if (this.quickActive) {
         text = this.quickFeed(text);
         continue;
@@ -262,8 +394,7 @@ export class XmlScanner {
         }
       }
     }
-    const colon = name.indexOf(":");
-    const local = colon < 0 ? name : name.slice(colon + 1);
+    const local = this.localOf(name);
     this.nsFrames.push(frame);
     this.names.push(name);
     this.locals.push(local);
@@ -274,6 +405,11 @@ export class XmlScanner {
       this.skipDepth = this.names.length;
       this.skipClose = `</${name}`;
     } else if (this.quickDepth === 0 && this.quick.has(local)) this.quickDepth = this.names.length;
+  }
+
+  private localOf(name: string): string {
+    const colon = name.indexOf(":");
+    return colon < 0 ? name : name.slice(colon + 1);
   }
 
   private onClose(): void {
@@ -294,6 +430,7 @@ export class XmlScanner {
     if (this.names.length < this.quickDepth) {
       this.quickDepth = 0;
       this.quickActive = false;
+      this.batchOff = false;
     }
     this.events.close(local);
   }
@@ -342,6 +479,27 @@ export class XmlScanner {
           continue;
         }
         const lt = buf.indexOf("<", pos);
+        if (this.batches && this.names.length === this.quickDepth && !this.batchOff) {
+          const batchable = lt < 0 || lt + 1 >= buf.length ? INCOMPLETE : this.isBatchable(buf, lt, buf.charCodeAt(lt + 1));
+          if (this.batchesOut) {
+            // nothing at this level is read before the batches are settled: a batch that
+            // fails is read again from its start, with everything after it
+            this.consumeLines(buf, pos);
+            if (batchable === false) {
+              this.held = [buf.slice(pos)];
+              return "";
+            }
+            this.batchPieces = [];
+            this.batchChars = 0;
+            return buf.slice(pos);
+          }
+          if (batchable === true) {
+            this.consumeLines(buf, lt);
+            this.batchPieces = [];
+            this.batchChars = 0;
+            return buf.slice(lt);
+          }
+        }
         if (lt < 0) {
           const end = safeTextEnd(buf, pos);
           if (end > pos && this.events.wantsText !== false) this.events.text(decodeText(buf.slice(pos, end), pos));
@@ -360,6 +518,7 @@ export class XmlScanner {
             throw new SyntaxFault(`unexpected close tag </${buf.slice(lt + 2, gt).trim()}> (open element is <${open}>)`, lt);
           }
           if (this.names.length === this.quickDepth) {
+            if (this.fragment) throw new SyntaxFault("batch leaves its element", lt);
             // saxes reads the quick element's own end tag
             this.quickActive = false;
             this.consumeLines(buf, lt);
@@ -395,6 +554,54 @@ export class XmlScanner {
     }
   }
 
+  /** True if the markup at `lt` starts an element to batch; INCOMPLETE if its name is cut off. */
+  private isBatchable(buf: string, lt: number, next: number): boolean | typeof INCOMPLETE {
+    if (next === 47 || next === 33 || next === 63 || this.ending) return false;
+    const end = nameEnd(buf, lt + 1, buf.length);
+    if (end === buf.length) return INCOMPLETE;
+    const name = buf.slice(lt + 1, end);
+    if (this.localOf(name) !== this.batches!.local) return false;
+    if (this.batchSkipOnce) {
+      this.batchSkipOnce = false;
+      return false;
+    }
+    this.batchClose = `</${name}`;
+    return true;
+  }
+
+  /**
+   * Gathers text until a batch's worth is buffered, then cuts it after the
+   * last end tag of a batched element and hands it over. Returns the text
+   * after the cut, to be read on.
+   */
+  private gatherBatch(text: string): string {
+    const pieces = this.batchPieces!;
+    pieces.push(text);
+    this.batchChars += text.length;
+    const cutter = this.batches!;
+    if (this.batchChars < cutter.minChars) return "";
+    const all = pieces.length === 1 ? pieces[0] : pieces.join("");
+    const cut = lastEndTag(all, this.batchClose);
+    if (cut < 0) {
+      if (this.batchChars <= MAX_BATCHES_PER_ELEMENT * cutter.minChars) {
+        this.batchPieces = [all];
+        return "";
+      }
+      // one element bigger than many batches: read it in place once the batches before it are settled
+      this.batchPieces = null;
+      this.batchSkipOnce = true;
+      if (!this.batchesOut) return all;
+      this.held = [all];
+      return "";
+    }
+    this.batchPieces = null;
+    const batch: Batch = { text: all.slice(0, cut), lines: this.skippedLines, column: this.quickColumn };
+    this.consumeLines(batch.text, cut);
+    this.batchesOut = true;
+    cutter.take(batch);
+    return all.slice(cut);
+  }
+
   /** Keeps buf[from...] for the next chunk. */
   private quickSuspend(buf: string, from: number): string {
     this.consumeLines(buf, from);
@@ -427,6 +634,23 @@ export class XmlScanner {
     return new PipeError("E_BAD_INPUT", message, { position: { source: this.source, ...at }, cause });
   }
 }
+
+export interface Ancestor {
+  name: string;
+  ns: Record<string, string> | null;
+}
+
+/** End of the last `close` end tag (`</name`, blanks, `>`) in `text`, or -1. */
+function lastEndTag(text: string, close: string): number {
+  for (let at = text.lastIndexOf(close); at >= 0; at = at > 0 ? text.lastIndexOf(close, at - 1) : -1) {
+    let i = at + close.length;
+    while (i < text.length && isBlank(text.charCodeAt(i))) i++;
+    if (i < text.length && text.charCodeAt(i) === 62) return i + 1;
+  }
+  return -1;
+}
+
+const isBlank = (c: number) => c === 32 || c === 10 || c === 9 || c === 13;
 
 function describeSaxMessage(message: string): string {
   message = message.replace(/\.$/, "");
