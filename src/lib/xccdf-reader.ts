@@ -132,7 +132,7 @@ export class XccdfReader implements XmlEvents {
   batchContext(): BatchContext | undefined {
     const test = this.test;
     if (!test) return undefined;
-    const json = (test.json ??= utf8(`${this.testJson(test)}\n`));
+    const json = this.tailOf(test);
     if (this.batchSnapshot?.json !== json || this.batchSnapshot.version !== this.version) {
       this.batchSnapshot = {
         json,
@@ -389,7 +389,12 @@ export class XccdfReader implements XmlEvents {
     if (rr.idents.length) out.bytes(identsJson(rr.idents, rule));
     else if (rule.idents) out.bytes(rule.idents);
     if (rule.references) out.bytes(rule.references);
-    out.endLine((this.test!.json ??= utf8(`${this.testJson(this.test!)}\n`)));
+    out.endLine(this.tailOf(this.test!));
+  }
+
+  /** The line's tail as bytes, with its line feed: serialised once per TestResult context. */
+  private tailOf(test: TestContext): Buffer {
+    return (test.json ??= utf8(`${this.testJson(test)}\n`));
   }
 
   /** The line's tail: `,"scanner":…}` from the TestResult and its Benchmark. */

@@ -232,14 +232,13 @@ export class XmlScanner {
   end(): void {
     if (this.held || this.batchesOut) throw new Error("XmlScanner.end: batches not settled (call resume first)");
     // nothing may be left waiting for input that will not come
-    this.batchOff = this.ending = true;
+    this.ending = true;
     const rest = this.decoder.end();
     if (rest) this.feed(rest);
     if (this.batchPieces) {
       // the input ended inside the batched elements: read what there is in place, to find the fault
       const pieces = this.batchPieces;
       this.batchPieces = null;
-      this.batchOff = true;
       for (const text of pieces) this.feed(text);
     }
     if (this.inProlog) {
