@@ -1,7 +1,9 @@
 import type { RuleStatus, Severity } from "../types.js";
 
+export type XccdfResult = "pass" | "fail" | "informational" | "notapplicable" | "notchecked" | "error" | "fixed" | "unknown" | "notselected";
+
 /** XCCDF result word → RuleResult status (raw word kept in raw_status). */
-export const XCCDF_STATUS: Readonly<Record<string, RuleStatus>> = {
+export const XCCDF_STATUS: Readonly<Record<XccdfResult, RuleStatus>> = {
   pass: "pass",
   fail: "fail",
   informational: "warn",
@@ -27,7 +29,19 @@ export const DOCKER_BENCH_STATUS: Readonly<Record<string, RuleStatus>> = {
 const SEVERITIES = new Set<Severity>(["unknown", "info", "low", "medium", "high", "critical"]);
 
 export function toSeverity(word: string | undefined): Severity | undefined {
-  if (!word) return undefined;
+  // the words as XCCDF writes them, compared without hashing a fresh string (once per rule-result)
+  switch (word) {
+    case undefined:
+    case "":
+      return undefined;
+    case "unknown":
+    case "info":
+    case "low":
+    case "medium":
+    case "high":
+    case "critical":
+      return word;
+  }
   const lower = word.trim().toLowerCase();
   return SEVERITIES.has(lower as Severity) ? (lower as Severity) : undefined;
 }

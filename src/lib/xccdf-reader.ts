@@ -1,7 +1,7 @@
 import type { OpenTag, XmlEvents, XmlScanner } from "../streams/xml.js";
 import type { Ident, Reference, RuleResult, Severity } from "../types.js";
 import { ByteLines, utf8 } from "../streams/byte-lines.js";
-import { XCCDF_STATUS, collapse, sectionOf, toDateTime, toSeverity } from "./rule-result.js";
+import { XCCDF_STATUS, collapse, sectionOf, toDateTime, toSeverity, type XccdfResult } from "./rule-result.js";
 
 const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
 
@@ -381,7 +381,8 @@ export class XccdfReader implements XmlEvents {
     const out = this.out;
     const severity = toSeverity(rr.severity) ?? meta?.severity ?? "unknown";
     out.bytes((rule.lead[severity] ??= leadJson(rule, severity)));
-    if (Object.hasOwn(STATUS_JSON, raw)) out.bytes(STATUS_JSON[raw]);
+    const status = statusJson(raw);
+    if (status) out.bytes(status);
     else out.text(`,"status":"error","raw_status":${JSON.stringify(raw)}`);
     if (rr.messages.length) out.text(`,"finding":${JSON.stringify(rr.messages.join("\n"))}`);
     if (rule.remediation) out.bytes(rule.remediation);
@@ -419,7 +420,36 @@ export class XccdfReader implements XmlEvents {
 }
 
 /** `,"status":…,"raw_status":…` for each XCCDF result word. */
-const STATUS_JSON = Object.fromEntries(Object.entries(XCCDF_STATUS).map(([raw, status]) => [raw, utf8(`,"status":"${status}","raw_status":"${raw}"`)])) as Record<string, Buffer>;
+const STATUS_JSON = Object.fromEntries(Object.entries(XCCDF_STATUS).map(([raw, status]) => [raw, utf8(`,"status":"${status}","raw_status":"${raw}"`)])) as Record<XccdfResult, Buffer>;
+
+/**
+ * STATUS_JSON's piece for a result word, undefined for a word XCCDF does not
+ * define. A switch compares the fresh string by length and characters, where
+ * a property lookup would first hash it and look it up in V8's string table.
+ */
+function statusJson(raw: string): Buffer | undefined {
+  switch (raw) {
+    case "pass":
+      return STATUS_JSON.pass;
+    case "fail":
+      return STATUS_JSON.fail;
+    case "notapplicable":
+      return STATUS_JSON.notapplicable;
+    case "notchecked":
+      return STATUS_JSON.notchecked;
+    case "informational":
+      return STATUS_JSON.informational;
+    case "error":
+      return STATUS_JSON.error;
+    case "fixed":
+      return STATUS_JSON.fixed;
+    case "unknown":
+      return STATUS_JSON.unknown;
+    case "notselected":
+      return STATUS_JSON.notselected;
+  }
+  return undefined;
+}
 
 /** A Rule's parts of a line, serialised once per Rule. */
 interface RuleJson {
