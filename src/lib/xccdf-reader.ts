@@ -5,8 +5,6 @@ import { XCCDF_STATUS, collapse, sectionOf, toDateTime, toSeverity, type XccdfRe
 
 const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
 
-/** Subtrees that never feed a RuleResult and make up most of a large ARF. */
-const SKIPPED = new Set(["oval_definitions", "oval_results", "oval_system_characteristics", "ocil", "cpe-list", "signature", "Signature"]);
 
 /** XHTML elements that separate words when their text is flattened. */
 const BLOCK = new Set(["p", "br", "li", "div", "pre", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "dt"]);
@@ -167,9 +165,25 @@ export class XccdfReader implements XmlEvents {
       } else if (BLOCK.has(tag.local)) capture.pieces.push(" ");
       return false;
     }
-    if (SKIPPED.has(tag.local)) return true;
     const a = tag.attributes;
+    // a switch, not Set lookups: they would hash every element's fresh name
     switch (tag.local) {
+      case "rule-result":
+        if (this.test && this.isXccdf(tag)) this.rr = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
+        return false;
+      case "check":
+        // a rule-result's check says how, not what: not needed for the line.
+        // (complex-check is read through: it may nest, and a skip ends at the first end tag of its name)
+        return this.rr !== null;
+      // subtrees that never feed a RuleResult and make up most of a large ARF
+      case "oval_definitions":
+      case "oval_results":
+      case "oval_system_characteristics":
+      case "ocil":
+      case "cpe-list":
+      case "signature":
+      case "Signature":
+        return true;
       case "Benchmark":
         if (this.isXccdf(tag)) {
           const id = a.id ?? "";
@@ -192,13 +206,6 @@ export class XccdfReader implements XmlEvents {
           this.test = { id: a.id ?? "", startedAt: toDateTime(a["start-time"]), completedAt: toDateTime(a["end-time"]), version: a.version, benchmarkId: this.openBenchmarks[this.openBenchmarks.length - 1] };
         }
         return false;
-      case "rule-result":
-        if (this.test && this.isXccdf(tag)) this.rr = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
-        return false;
-      case "check":
-        // a rule-result's check says how, not what: not needed for the line.
-        // (complex-check is read through: it may nest, and a skip ends at the first end tag of its name)
-        return this.rr !== null;
     }
     const kind = this.captureKind(tag.local, parent, a);
     if (kind) this.capture = { kind, depth: this.stack.length, pieces: [], attributes: a };
@@ -307,8 +314,9 @@ export class XccdfReader implements XmlEvents {
   }
 
   private store(c: Capture): void {
-    const raw = c.pieces.join("");
-    if (!c.kind.startsWith("rr-")) this.version++;
+    const raw = c.pieces.length === 1 ? c.pieces[0] : c.pieces.join("");
+    // captures inside a rule-result (the "rr-" kinds) change nothing a batch needs
+    if (!this.rr) this.version++;
     const meta = this.rule?.meta;
     switch (c.kind) {
       case "rule-title":
