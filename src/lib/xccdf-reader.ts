@@ -1,6 +1,7 @@
 import type { OpenTag, XmlEvents, XmlScanner } from "../streams/xml.js";
 import type { Ident, Reference, RuleResult, Severity } from "../types.js";
 import { ByteLines, utf8 } from "../streams/byte-lines.js";
+import { readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
 import { XCCDF_STATUS, collapse, sectionOf, toDateTime, toSeverity, type XccdfResult } from "./rule-result.js";
 
 const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
@@ -34,15 +35,6 @@ interface TestContext {
   target?: string;
   /** Serialised on the TestResult's first rule-result; cleared when what it holds changes. */
   json?: Buffer;
-}
-
-interface RuleResultBuilder {
-  idref: string;
-  severity?: string;
-  result?: string;
-  idents: Ident[];
-  messages: string[];
-  fix?: string;
 }
 
 type CaptureKind = "rule-title" | "rule-description" | "rule-rationale" | "rule-fixtext" | "rule-fix" | "rule-ident" | "rule-reference" | "benchmark-title" | "benchmark-version" | "profile-title" | "value-value" | "test-target" | "rr-result" | "rr-ident" | "rr-message" | "rr-fix";
@@ -210,6 +202,19 @@ export class XccdfReader implements XmlEvents {
     const kind = this.captureKind(tag.local, parent, a);
     if (kind) this.capture = { kind, depth: this.stack.length, pieces: [], attributes: a };
     return false;
+  }
+
+  /**
+   * A rule-result in oscap's usual shape is read straight from the text, with
+   * none of the per-element work of open/text/close (most of a rule-heavy report).
+   */
+  readWhole(tag: OpenTag, buf: string, from: number): number {
+    if (tag.local !== "rule-result" || !this.test || this.capture || !this.isXccdf(tag)) return -1;
+    const a = tag.attributes;
+    const rr: RuleResultBuilder = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
+    const end = readPlainRuleResult(buf, from, tag.name, rr);
+    if (end >= 0) this.emit(rr);
+    return end;
   }
 
   text(text: string): void {

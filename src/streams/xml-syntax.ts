@@ -53,7 +53,7 @@ export function parseStartTag(buf: string, lt: number): StartTag | typeof INCOMP
  * no decoding. Returns null for anything else (or a tag cut by the buffer's
  * end), which parseAnyStartTag then reads or reports character by character.
  */
-function parsePlainStartTag(buf: string, lt: number): StartTag | null {
+export function parsePlainStartTag(buf: string, lt: number): StartTag | null {
   const len = buf.length;
   let i = nameEnd(buf, lt + 1, len);
   const name = buf.slice(lt + 1, i);

@@ -20,6 +20,16 @@ export interface XmlEvents {
   text(text: string): void;
   /** False while text would be ignored: the quick path then does not even cut it out. */
   readonly wantsText?: boolean;
+  /**
+   * Quick path only: offered each element that opens directly inside a quick
+   * element (and declares no namespace), before open(), with the buffer that
+   * holds its start tag; `from` is where its content begins. A handler that
+   * can read the whole element from there (content and end tag, all in `buf`)
+   * does so and returns where its end tag ends; -1 has it read as usual. What
+   * it accepts must be read as open(), text() and close() would have read it:
+   * in doubt (including a fault), it returns -1.
+   */
+  readWhole?(tag: OpenTag, buf: string, from: number): number;
 }
 
 /**
@@ -543,6 +553,13 @@ export class XmlScanner {
           const tag = parseStartTag(buf, lt);
           if (tag === INCOMPLETE) return this.quickSuspend(buf, lt);
           pos = tag.end;
+          if (!tag.selfClosing && !tag.declares && this.names.length === this.quickDepth && this.events.readWhole) {
+            const end = this.events.readWhole({ name: tag.name, local: this.localOf(tag.name), attributes: tag.attributes, selfClosing: false }, buf, pos);
+            if (end >= 0) {
+              pos = end;
+              continue;
+            }
+          }
           this.openElement(tag.name, tag.attributes, tag.selfClosing, tag.declares);
           if (tag.selfClosing) this.closeElement();
         }
