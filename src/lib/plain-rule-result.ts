@@ -31,8 +31,6 @@ const enum Child {
  * between children is ignored unread, as the element-by-element reading ignores it.
  */
 export function readPlainRuleResult(buf: string, from: number, name: string, rr: RuleResultBuilder): number {
-  const prefixLength = name.length - "rule-result".length;
-  const prefix = name.slice(0, prefixLength);
   let pos = from;
   for (;;) {
     const lt = buf.indexOf("<", pos);
@@ -42,8 +40,9 @@ export function readPlainRuleResult(buf: string, from: number, name: string, rr:
       return buf.startsWith(name, lt + 2) && buf.charCodeAt(end) === 62 /* > */ ? end + 1 : -1;
     }
     const tag = parsePlainStartTag(buf, lt);
-    if (!tag || tag.declares || tag.name.length <= prefixLength || !tag.name.startsWith(prefix)) return -1;
-    const child = childOf(prefixLength ? tag.name.slice(prefixLength) : tag.name);
+    if (!tag) return -1;
+    // children are known by their local name alone, as the element-by-element reading knows them
+    const child = childOf(tag.name.slice(tag.name.indexOf(":") + 1));
     if (child === Child.Check) {
       if (tag.selfClosing) pos = tag.end;
       else {
