@@ -85,6 +85,10 @@ describe("quick path for TestResult content", () => {
       ["a '<' in an attribute value", `${good}<rule-result idref="a<b"><result>pass</result></rule-result>`, /'<' in the value of attribute idref of <rule-result>/, 6, 22],
       ["a duplicate attribute", `${good}<rule-result idref="a" idref="b"><result>pass</result></rule-result>`, /duplicate attribute idref on <rule-result>/, 6, 24],
       ["a DOCTYPE inside an element", `${good}<!DOCTYPE x>`, /unexpected markup declaration inside an element/, 6, 1],
+      ["an element name that starts with a digit", `${good}<rule-result idref="r1"><result>pass</result><1x/></rule-result>`, /invalid start tag: a name cannot start with '1'/, 6, 47],
+      ["a character no name may hold", `${good}<rule-result idref="r1"><result>pass</result><a!b/></rule-result>`, /invalid start tag <a: unexpected '!'/, 6, 48],
+      ["an attribute name that starts with a digit", `${good}<rule-result idref="r1" 1a="x"><result>pass</result></rule-result>`, /an attribute name cannot start with '1'/, 6, 25],
+      ["a character no attribute name may hold", `${good}<rule-result idref="r1" a$b="x"><result>pass</result></rule-result>`, /unexpected '\$' after attribute name a/, 6, 26],
     ];
     for (const [what, body, message, line, col] of cases) {
       it(`reports ${what} with its line and column, after the lines before it`, () => {
@@ -97,6 +101,17 @@ describe("quick path for TestResult content", () => {
         expect(error!.position).toMatchObject({ line, col });
       });
     }
+
+    it("names an undefined entity at its '&' whether saxes or the quick path finds it", () => {
+      for (const body of [`${good}<rule-result idref="r1"><result>&nbsp;</result></rule-result>`, `${good}<rule-result idref="r1&bogus;"><result>pass</result></rule-result>`]) {
+        const doc = Buffer.from(testResult(body));
+        const quick = read(doc, [doc.indexOf("</rule-result>") + 14], true).error;
+        const saxes = read(doc, doc.length, false).error;
+        expect(quick!.message).toMatch(/^undefined entity &(nbsp|bogus); \(DTD entities are not expanded\)$/);
+        expect(saxes!.message).toBe(quick!.message);
+        expect(saxes!.position).toEqual(quick!.position);
+      }
+    });
 
     it("reports the end of input inside a rule-result", () => {
       const doc = testResult(good + `<rule-result idref="r2"><result>pass</result>`);

@@ -29,9 +29,16 @@ export interface StartTag {
 
 const isSpace = (c: number) => c === 32 || c === 10 || c === 9 || c === 13;
 
-/** Characters that end a name in a tag; the ones after space and `>` are faults there. */
-const NAME_END = new Uint8Array(128);
-for (const c of " \n\t\r>/=<&\"'") NAME_END[c.charCodeAt(0)] = 1;
+/**
+ * ASCII characters that end a name in a tag: all but XML's name characters
+ * (letters, digits, `-`, `.`, `_` and `:`). Whatever follows a name other
+ * than a blank, `>`, `/` or `=` is a fault.
+ */
+const NAME_END = new Uint8Array(128).fill(1);
+for (let c = 0; c < 128; c++) if (/[A-Za-z0-9._:-]/.test(String.fromCharCode(c))) NAME_END[c] = 0;
+
+/** True if c may start an XML name: a letter, `_`, `:`, or (not checked further) anything beyond ASCII. */
+const startsName = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || c >= 128;
 
 /** Scans a name from `i`; returns its end. */
 export function nameEnd(buf: string, i: number, len: number): number {
@@ -55,6 +62,7 @@ export function parseStartTag(buf: string, lt: number): StartTag | typeof INCOMP
  */
 export function parsePlainStartTag(buf: string, lt: number): StartTag | null {
   const len = buf.length;
+  if (!startsName(buf.charCodeAt(lt + 1))) return null;
   let i = nameEnd(buf, lt + 1, len);
   const name = buf.slice(lt + 1, i);
   const attributes: Record<string, string> = {};
@@ -72,8 +80,9 @@ export function parsePlainStartTag(buf: string, lt: number): StartTag | null {
       return { name, attributes, selfClosing: c === 47, end, declares };
     }
     const nameStart = i;
+    if (!startsName(buf.charCodeAt(i))) return null;
     i = nameEnd(buf, i, len);
-    if (i === nameStart || buf.charCodeAt(i) !== 61 /* = */) return null;
+    if (buf.charCodeAt(i) !== 61 /* = */) return null;
     const attribute = buf.slice(nameStart, i);
     const quote = buf.charCodeAt(++i);
     if (quote !== 34 && quote !== 39) return null;
@@ -90,7 +99,8 @@ function parseAnyStartTag(buf: string, lt: number): StartTag | typeof INCOMPLETE
   let i = nameEnd(buf, lt + 1, len);
   if (i >= len) return INCOMPLETE;
   const name = buf.slice(lt + 1, i);
-  if (!name || !endsName(buf.charCodeAt(i))) throw new SyntaxFault("invalid start tag", lt);
+  if (!startsName(buf.charCodeAt(lt + 1))) throw new SyntaxFault(`invalid start tag: a name cannot start with '${buf[lt + 1]}'`, lt + 1);
+  if (!endsName(buf.charCodeAt(i))) throw new SyntaxFault(`invalid start tag <${name}: unexpected '${buf[i]}'`, i);
   const attributes: Record<string, string> = {};
   for (;;) {
     while (i < len && isSpace(buf.charCodeAt(i))) i++;
@@ -106,7 +116,8 @@ function parseAnyStartTag(buf: string, lt: number): StartTag | typeof INCOMPLETE
     i = nameEnd(buf, i, len);
     if (i >= len) return INCOMPLETE;
     const attribute = buf.slice(nameStart, i);
-    if (!attribute || !(endsName(buf.charCodeAt(i)) || buf.charCodeAt(i) === 61)) throw new SyntaxFault(`malformed start tag <${name}>`, i);
+    if (!startsName(buf.charCodeAt(nameStart))) throw new SyntaxFault(`malformed start tag <${name}>: an attribute name cannot start with '${buf[nameStart]}'`, nameStart);
+    if (!(endsName(buf.charCodeAt(i)) || buf.charCodeAt(i) === 61)) throw new SyntaxFault(`malformed start tag <${name}>: unexpected '${buf[i]}' after attribute name ${attribute}`, i);
     while (i < len && isSpace(buf.charCodeAt(i))) i++;
     if (i >= len) return INCOMPLETE;
     if (buf.charCodeAt(i) !== 61) throw new SyntaxFault(`attribute ${attribute} of <${name}> has no value`, i);

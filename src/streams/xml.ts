@@ -642,7 +642,16 @@ export class XmlScanner {
   private saxError(cause: unknown, message?: string): PipeError {
     this.failed = true;
     const raw = (cause as Error).message.replace(/^\d+:\d+: /, "");
-    return this.error(message ?? describeSaxMessage(raw), { line: this.parser.line + this.skippedLines, col: this.parser.column + 1 }, cause);
+    const line = this.parser.line + this.skippedLines;
+    const col = this.parser.column + 1;
+    if (message === undefined && raw === "undefined entity.") {
+      // saxes stops after the reference's ';' and does not name it: say which, at its '&', as the quick path does
+      // (a reference lies within one write: they end at a '>', and a reference cannot hold one)
+      const { chunk, i } = this.parser as unknown as { chunk: string; i: number };
+      const amp = chunk.lastIndexOf("&", i - 1);
+      if (amp >= 0) return this.error(`undefined entity ${chunk.slice(amp, i)} (DTD entities are not expanded)`, { line, col: col - (i - amp) }, cause);
+    }
+    return this.error(message ?? describeSaxMessage(raw), { line, col }, cause);
   }
 
   private error(message: string, at: { line?: number; col?: number } = {}, cause?: unknown): PipeError {
