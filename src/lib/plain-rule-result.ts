@@ -17,15 +17,16 @@ const enum Child {
   Result,
   Ident,
   Message,
+  Fix,
   Check,
   Other,
 }
 
 /**
  * Reads the content of a rule-result named `name` from `buf[from...]` (just
- * after its start tag) into `rr`, when it is the shape oscap writes: result,
- * ident, message and check children, the first three holding plain text
- * (no markup, references or CRs), all in `buf`. Returns where the
+ * after its start tag) into `rr`, when it is the shape oscap (or DISA SCC)
+ * writes: result, ident, message, fix and check children, all but check
+ * holding plain text (no markup, references or CRs), all in `buf`. Returns where the
  * rule-result's end tag ends, or -1 for anything else, which the caller
  * then reads element by element (and where it reports any fault). Text
  * between children is ignored unread, as the element-by-element reading ignores it.
@@ -52,17 +53,23 @@ export function readPlainRuleResult(buf: string, from: number, name: string, rr:
       }
       continue;
     }
-    if (child === Child.Other || tag.selfClosing) return -1;
-    const textEnd = buf.indexOf("<", tag.end);
-    const closeEnd = textEnd + 2 + tag.name.length;
-    if (textEnd < 0 || buf.charCodeAt(textEnd + 1) !== 47 || !buf.startsWith(tag.name, textEnd + 2) || buf.charCodeAt(closeEnd) !== 62) return -1;
-    const text = buf.slice(tag.end, textEnd);
-    if (text.includes("&") || text.includes("\r")) return -1;
+    if (child === Child.Other) return -1;
+    let text = "";
+    if (tag.selfClosing) pos = tag.end;
+    else {
+      const textEnd = buf.indexOf("<", tag.end);
+      const closeEnd = textEnd + 2 + tag.name.length;
+      if (textEnd < 0 || buf.charCodeAt(textEnd + 1) !== 47 || !buf.startsWith(tag.name, textEnd + 2) || buf.charCodeAt(closeEnd) !== 62) return -1;
+      text = buf.slice(tag.end, textEnd);
+      if (text.includes("&") || text.includes("\r")) return -1;
+      pos = closeEnd + 1;
+    }
     const value = text.trim();
     if (child === Child.Result) rr.result = value;
-    else if (value && child === Child.Ident) rr.idents.push({ system: tag.attributes.system ?? "", value });
-    else if (value) rr.messages.push(collapse(text));
-    pos = closeEnd + 1;
+    else if (!value) continue;
+    else if (child === Child.Ident) rr.idents.push({ system: tag.attributes.system ?? "", value });
+    else if (child === Child.Message) rr.messages.push(collapse(text));
+    else if (rr.fix === undefined) rr.fix = value;
   }
 }
 
@@ -74,6 +81,8 @@ function childOf(local: string): Child {
       return Child.Ident;
     case "message":
       return Child.Message;
+    case "fix":
+      return Child.Fix;
     case "check":
       return Child.Check;
   }
