@@ -116,6 +116,7 @@ export const spec: CommandSpec<Args> = {
     ["$0 docker-bench-security.sh.log.json | grep '\"status\":\"fail\"'", "only the failed checks"],
   ],
   options: (y) => y.option("target", { type: "string", describe: "host the checks ran on (default: this host's name)" }),
+  plainDefaults: {},
   async run(args, io) {
     const paths = args._.map(String);
     const target = args.target ?? hostname();

@@ -89,6 +89,8 @@ interface Args {
   stats: boolean;
 }
 
+const defaults: Args = { "keep-addresses": false, all: false, timeout: 10, concurrency: 4, stats: false };
+
 export const spec: CommandSpec<Args> = {
   name: "enrich-owner",
   usage:
@@ -103,11 +105,12 @@ export const spec: CommandSpec<Args> = {
       .option("config", configOption())
       .option("field", { type: "string", describe: "field holding the host name (dots for nested fields)", defaultDescription: "target, else hostname" })
       .option("address-field", { type: "string", describe: "field holding addresses for ip: lookups", defaultDescription: CARRIED_ADDRESSES })
-      .option("keep-addresses", { type: "boolean", default: false, describe: `keep the ${CARRIED_ADDRESSES} field runner2compliance --with-addresses adds` })
-      .option("all", { type: "boolean", default: false, describe: "also look up records whose tags are null" })
-      .option("timeout", { type: "number", default: 10, describe: "seconds a grouptest run may take before it is killed" })
-      .option("concurrency", { type: "number", default: 4, describe: "grouptest programs running at once" })
-      .option("stats", { type: "boolean", default: false, describe: "print lookup counts on stderr at the end" }),
+      .option("keep-addresses", { type: "boolean", default: defaults["keep-addresses"], describe: `keep the ${CARRIED_ADDRESSES} field runner2compliance --with-addresses adds` })
+      .option("all", { type: "boolean", default: defaults.all, describe: "also look up records whose tags are null" })
+      .option("timeout", { type: "number", default: defaults.timeout, describe: "seconds a grouptest run may take before it is killed" })
+      .option("concurrency", { type: "number", default: defaults.concurrency, describe: "grouptest programs running at once" })
+      .option("stats", { type: "boolean", default: defaults.stats, describe: "print lookup counts on stderr at the end" }),
+  plainDefaults: defaults,
   async run(args, io) {
     if (!(args.concurrency >= 1) || !(args.timeout > 0)) throw new PipeError("E_USAGE", "--concurrency must be ≥ 1 and --timeout > 0");
     const cfg = loadRunnerComplianceConfig(args.config);

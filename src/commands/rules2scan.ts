@@ -108,6 +108,8 @@ interface Args {
   capabilities?: string;
 }
 
+const defaults: Args = { format: "spec" };
+
 export const spec: CommandSpec<Args> = {
   name: "rules2scan",
   usage:
@@ -118,8 +120,9 @@ export const spec: CommandSpec<Args> = {
   ],
   options: (y) =>
     y
-      .option("format", { type: "string", choices: ["spec", "patchmon"] as const, default: "spec" as ScanFormat, describe: "payload shape" })
+      .option("format", { type: "string", choices: ["spec", "patchmon"] as const, default: defaults.format, describe: "payload shape" })
       .option("capabilities", { type: "string", describe: "scan-detect output (JSON file) for PatchMon's scanner_info" }),
+  plainDefaults: defaults,
   async run(args, io) {
     let capabilities: Record<string, unknown> | undefined;
     if (args.capabilities) {

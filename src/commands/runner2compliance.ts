@@ -82,6 +82,8 @@ interface Args {
   stats: boolean;
 }
 
+const defaults: Args = { "key-order": "current", "with-addresses": false, timestamp: "now", stats: false };
+
 export const spec: CommandSpec<Args> = {
   name: "runner2compliance",
   usage:
@@ -94,10 +96,11 @@ export const spec: CommandSpec<Args> = {
     y
       .option("mig-api", { type: "string", describe: "MIG API base URL for the item links (default: [mig] api of the config)" })
       .option("config", configOption())
-      .option("key-order", { type: "string", choices: ["current", "2016"] as const, default: "current" as KeyOrder, describe: "item key order: today's plugin, or the 2015-2017 one" })
-      .option("with-addresses", { type: "boolean", default: false, describe: "carry the agent's addresses in the item (for enrich-owner's ip: lookups)" })
-      .option("timestamp", { type: "string", choices: ["now", "finish"] as const, default: "now" as const, describe: "utctimestamp: conversion time (the plugin) or the command's finish time (MIG's compliance API)" })
-      .option("stats", { type: "boolean", default: false, describe: "print counts on stderr at the end" }),
+      .option("key-order", { type: "string", choices: ["current", "2016"] as const, default: defaults["key-order"], describe: "item key order: today's plugin, or the 2015-2017 one" })
+      .option("with-addresses", { type: "boolean", default: defaults["with-addresses"], describe: "carry the agent's addresses in the item (for enrich-owner's ip: lookups)" })
+      .option("timestamp", { type: "string", choices: ["now", "finish"] as const, default: defaults.timestamp, describe: "utctimestamp: conversion time (the plugin) or the command's finish time (MIG's compliance API)" })
+      .option("stats", { type: "boolean", default: defaults.stats, describe: "print counts on stderr at the end" }),
+  plainDefaults: defaults,
   async run(args, io) {
     const cfg = loadRunnerComplianceConfig(args.config);
     const migApi = args["mig-api"] ?? cfg.migApi;

@@ -68,7 +68,7 @@ export async function runCli<A>(spec: CommandSpec<A>, argv: string[] = process.a
 }
 
 /** Parses the command line with yargs: --help, usage errors (exit 2), the options the spec declares. */
-async function parseArgs<A>(spec: CommandSpec<A>, argv: string[]): Promise<A & { _: (string | number)[] }> {
+export async function parseArgs<A>(spec: CommandSpec<A>, argv: string[]): Promise<A & { _: (string | number)[] }> {
   const { default: yargs } = await import("yargs");
   let parser = yargs(argv)
     .scriptName(spec.name)
