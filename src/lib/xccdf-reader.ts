@@ -6,7 +6,6 @@ import { XCCDF_STATUS, collapse, sectionOf, toDateTime, toSeverity, type XccdfRe
 
 const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
 
-
 /** XHTML elements that separate words when their text is flattened. */
 const BLOCK = new Set(["p", "br", "li", "div", "pre", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "dt"]);
 
