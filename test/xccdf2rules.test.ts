@@ -94,3 +94,32 @@ describe("xccdfToRules leading and trailing text", () => {
     expect(warnings).toEqual([`stdin: skipped ${Buffer.byteLength(preface)} bytes of non-XML text before the document`, "stdin: ignored non-XML text after the end of the document"]);
   });
 });
+
+describe("xccdfToRules references", () => {
+  const NS = "http://checklists.nist.gov/xccdf/1.2";
+  const doc = (rule: string) =>
+    Buffer.from(`<?xml version="1.0"?>\n<Benchmark xmlns="${NS}" id="b">\n${rule}\n<TestResult id="t"><target>h</target>\n<rule-result idref="r"><result>pass</result></rule-result>\n</TestResult></Benchmark>\n`);
+  const bare: [string, string, number, number][] = [
+    ["with no ';' after it", `<Rule id="r"><title>cats & dogs</title><description>x</description></Rule>`, 3, 26],
+    ["with a ';' later in the text", `<Rule id="r"><title>cats & dogs; and</title></Rule>`, 3, 26],
+    ["before a good reference", `<Rule id="r"><title>x & y &amp; z</title></Rule>`, 3, 23],
+    ["in an attribute value", `<Rule id="a&b"><title>t</title></Rule>`, 3, 12],
+    ["on a later line of a text", `<Rule id="r"><title>x &amp; y</title><description>one\nline & two\nthree</description></Rule>`, 4, 6],
+  ];
+  for (const [what, rule, line, col] of bare) {
+    // saxes would read on from it to the next ';' or the end of the input, and fail there
+    it(`reports a bare '&' ${what} at the '&', whatever the chunk size`, async () => {
+      for (const size of [1, 7, 64, 65_536]) {
+        const { error } = await drain(xccdfToRules(inSlices(doc(rule), size)));
+        expect(error?.message, `chunks of ${size}`).toBe("'&' that does not start a reference (write &amp;)");
+        expect(error?.position, `chunks of ${size}`).toMatchObject({ line, col });
+      }
+    });
+  }
+
+  it("takes '&' in comments and CDATA as it is", async () => {
+    const { items, error } = await drain(xccdfToRules(inSlices(doc(`<Rule id="r"><!-- a & b --><title><![CDATA[x & y]]> &amp; ok</title></Rule>`), 7)));
+    expect(error).toBeUndefined();
+    expect(items.map((r) => r.title)).toEqual(["x & y & ok"]);
+  });
+});

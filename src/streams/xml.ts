@@ -64,6 +64,8 @@ const MAX_LEADING_LINE = 1024 * 1024;
 const { SaxesParser } = createRequire(import.meta.url)("saxes") as typeof import("saxes");
 type SaxesParser = SaxesParserType;
 const XML_NS = "http://www.w3.org/XML/1998/namespace";
+/** saxes's state while it reads a reference (`&amp;`): see saxWrite. */
+const SAXES_S_ENTITY = 14;
 
 /**
  * Streaming XML reader on top of saxes, with two things saxes lacks:
@@ -261,7 +263,7 @@ export class XmlScanner {
     if (this.quickActive) {
       throw this.quickFault(new SyntaxFault(`unexpected end of input (unclosed <${this.names[this.names.length - 1]}>)`, this.quickCarry.length), this.quickCarry);
     }
-    if (!this.rootClosed) this.saxWrite(this.pending.join(""));
+    if (!this.rootClosed) this.saxWrite(this.pending.join(""), true);
     this.pending = [];
     try {
       this.parser.close();
@@ -377,13 +379,36 @@ export class XmlScanner {
     }
   }
 
-  private saxWrite(text: string): void {
+  /** `last`: the input's last write, which need not end at a '>'. */
+  private saxWrite(text: string, last = false): void {
+    const [line, column] = [this.parser.line, this.parser.column];
     try {
       this.parser.write(text);
     } catch (cause) {
       if (cause instanceof PipeError) throw cause;
+      if ((cause as Error).message.endsWith("disallowed character in entity name.")) {
+        // the reference began at the first '&' after the previous ';' (saxes read on to this one)
+        const { i } = this.parser as unknown as { i: number };
+        const amp = text.indexOf("&", text.lastIndexOf(";", i - 2) + 1);
+        if (amp >= 0 && amp < i) throw this.bareAmpersand(text, amp, line, column, cause);
+      }
       throw this.saxError(cause);
     }
+    // Writes end at a '>', which no reference holds: saxes still reading one is a bare '&', from which it
+    // would read on to the next ';' or the end of the input, holding all it reads, and then fail far away.
+    const { state, entity } = this.parser as unknown as { state: number; entity: string };
+    if (state === SAXES_S_ENTITY && !last) {
+      let amp = text.length - entity.length - 1;
+      while (amp > 0 && text.charCodeAt(amp) !== 38 /* & */) amp--;
+      throw this.bareAmpersand(text, amp, line, column);
+    }
+  }
+
+  /** The fault at the '&' text[amp]; `line` and `column` are saxes's where `text` began. */
+  private bareAmpersand(text: string, amp: number, line: number, column: number, cause?: unknown): PipeError {
+    const newlines = countLines(text, amp);
+    const col = newlines ? amp - text.lastIndexOf("\n", amp - 1) : column + amp + 1;
+    return this.error("'&' that does not start a reference (write &amp;)", { line: line + newlines + this.skippedLines, col }, cause);
   }
 
   private onOpen(tag: SaxesTagPlain): void {
