@@ -102,12 +102,18 @@ describe("quick path for TestResult content", () => {
       });
     }
 
-    it("names an undefined entity at its '&' whether saxes or the quick path finds it", () => {
-      for (const body of [`${good}<rule-result idref="r1"><result>&nbsp;</result></rule-result>`, `${good}<rule-result idref="r1&bogus;"><result>pass</result></rule-result>`]) {
-        const doc = Buffer.from(testResult(body));
+    it("words an undefined entity, a bare '&' and a mismatched end tag alike, at the same place, whether saxes or the quick path finds it", () => {
+      const same: [string, RegExp][] = [
+        [`<rule-result idref="r1"><result>&nbsp;</result></rule-result>`, /^undefined entity &nbsp; \(DTD entities are not expanded\)$/],
+        [`<rule-result idref="r1&bogus;"><result>pass</result></rule-result>`, /^undefined entity &bogus; \(DTD entities are not expanded\)$/],
+        [`<rule-result idref="r1"><message>a & b</message></rule-result>`, /^'&' that does not start a reference \(write &amp;\)$/],
+        [`<rule-result idref="r1"><result>fail</rule-result>`, /^unexpected close tag <\/rule-result> \(open element is <result>\)$/],
+      ];
+      for (const [body, message] of same) {
+        const doc = Buffer.from(testResult(good + body));
         const quick = read(doc, [doc.indexOf("</rule-result>") + 14], true).error;
         const saxes = read(doc, doc.length, false).error;
-        expect(quick!.message).toMatch(/^undefined entity &(nbsp|bogus); \(DTD entities are not expanded\)$/);
+        expect(quick!.message).toMatch(message);
         expect(saxes!.message).toBe(quick!.message);
         expect(saxes!.position).toEqual(quick!.position);
       }

@@ -669,6 +669,12 @@ export class XmlScanner {
     const raw = (cause as Error).message.replace(/^\d+:\d+: /, "");
     const line = this.parser.line + this.skippedLines;
     const col = this.parser.column + 1;
+    if (message === undefined && raw === "unexpected close tag.") {
+      // saxes stops after the '>' and names neither tag: name both, at the '<', as the quick path does
+      const { chunk, i, tag } = this.parser as unknown as { chunk: string; i: number; tag?: { name: string } };
+      const lt = chunk.lastIndexOf("</", i - 1);
+      if (lt >= 0 && tag) return this.error(`unexpected close tag </${chunk.slice(lt + 2, i - 1).trim()}> (open element is <${tag.name}>)`, { line, col: col - (i - lt) }, cause);
+    }
     if (message === undefined && raw === "undefined entity.") {
       // saxes stops after the reference's ';' and does not name it: say which, at its '&', as the quick path does
       // (a reference lies within one write: they end at a '>', and a reference cannot hold one)
