@@ -102,20 +102,28 @@ describe("quick path for TestResult content", () => {
       });
     }
 
-    it("words an undefined entity, a bare '&' and a mismatched end tag alike, at the same place, whether saxes or the quick path finds it", () => {
+    it("words faults alike, at the same place, whether saxes or the quick path finds them", () => {
       const same: [string, RegExp][] = [
         [`<rule-result idref="r1"><result>&nbsp;</result></rule-result>`, /^undefined entity &nbsp; \(DTD entities are not expanded\)$/],
         [`<rule-result idref="r1&bogus;"><result>pass</result></rule-result>`, /^undefined entity &bogus; \(DTD entities are not expanded\)$/],
         [`<rule-result idref="r1"><message>a & b</message></rule-result>`, /^'&' that does not start a reference \(write &amp;\)$/],
         [`<rule-result idref="r1"><result>fail</rule-result>`, /^unexpected close tag <\/rule-result> \(open element is <result>\)$/],
+        [`<rule-result idref=r1><result>pass</result></rule-result>`, /^attribute idref of <rule-result> is not quoted$/],
+        [`<rule-result idref="a<b"><result>pass</result></rule-result>`, /^'<' in the value of attribute idref of <rule-result>$/],
+        [`<rule-result idref="a" b="x" idref="b"><result>pass</result></rule-result>`, /^duplicate attribute idref on <rule-result>$/],
+        [`<rule-result idref="r1"><result>pass</result><1x/></rule-result>`, /^invalid start tag: a name cannot start with '1'$/],
+        [`<rule-result idref="r1"><result>pass</result><a!b/></rule-result>`, /^invalid start tag <a: unexpected '!'$/],
+        [`<rule-result idref="r1" 1a="x"><result>pass</result></rule-result>`, /^malformed start tag <rule-result>: an attribute name cannot start with '1'$/],
+        [`<rule-result idref="r1" a$b="x"><result>pass</result></rule-result>`, /^malformed start tag <rule-result>: unexpected '\$' after attribute name a$/],
+        [`<rule-result idref="r1"x="1"><result>pass</result></rule-result>`, /^malformed start tag <rule-result>: no space after attribute idref$/],
       ];
       for (const [body, message] of same) {
         const doc = Buffer.from(testResult(good + body));
         const quick = read(doc, [doc.indexOf("</rule-result>") + 14], true).error;
         const saxes = read(doc, doc.length, false).error;
-        expect(quick!.message).toMatch(message);
-        expect(saxes!.message).toBe(quick!.message);
-        expect(saxes!.position).toEqual(quick!.position);
+        expect(quick!.message, body).toMatch(message);
+        expect(saxes!.message, body).toBe(quick!.message);
+        expect(saxes!.position, body).toEqual(quick!.position);
       }
     });
 

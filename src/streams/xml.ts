@@ -66,6 +66,22 @@ type SaxesParser = SaxesParserType;
 const XML_NS = "http://www.w3.org/XML/1998/namespace";
 /** saxes's state while it reads a reference (`&amp;`): see saxWrite. */
 const SAXES_S_ENTITY = 14;
+/** saxes's states in an attribute value, and after it. */
+const SAXES_S_ATTRIB_VALUE_QUOTED = 40;
+const SAXES_S_ATTRIB_VALUE_CLOSED = 41;
+
+/** What saxes's parser holds when it reports a fault (not in its types). */
+interface SaxesInternals {
+  /** The text of the current write, and the offset after the character read last. */
+  chunk: string;
+  i: number;
+  state: number;
+  entity: string;
+  /** The element being read or last opened, the attribute name being read, and the attributes read. */
+  tag?: { name: string };
+  name: string;
+  attribList: { name: string }[];
+}
 
 /**
  * Streaming XML reader on top of saxes, with two things saxes lacks:
@@ -388,7 +404,7 @@ export class XmlScanner {
       if (cause instanceof PipeError) throw cause;
       if ((cause as Error).message.endsWith("disallowed character in entity name.")) {
         // the reference began at the first '&' after the previous ';' (saxes read on to this one)
-        const { i } = this.parser as unknown as { i: number };
+        const { i } = this.parser as unknown as SaxesInternals;
         const amp = text.indexOf("&", text.lastIndexOf(";", i - 2) + 1);
         if (amp >= 0 && amp < i) throw this.bareAmpersand(text, amp, line, column, cause);
       }
@@ -396,7 +412,7 @@ export class XmlScanner {
     }
     // Writes end at a '>', which no reference holds: saxes still reading one is a bare '&', from which it
     // would read on to the next ';' or the end of the input, holding all it reads, and then fail far away.
-    const { state, entity } = this.parser as unknown as { state: number; entity: string };
+    const { state, entity } = this.parser as unknown as SaxesInternals;
     if (state === SAXES_S_ENTITY && !last) {
       let amp = text.length - entity.length - 1;
       while (amp > 0 && text.charCodeAt(amp) !== 38 /* & */) amp--;
@@ -669,20 +685,56 @@ export class XmlScanner {
     const raw = (cause as Error).message.replace(/^\d+:\d+: /, "");
     const line = this.parser.line + this.skippedLines;
     const col = this.parser.column + 1;
-    if (message === undefined && raw === "unexpected close tag.") {
-      // saxes stops after the '>' and names neither tag: name both, at the '<', as the quick path does
-      const { chunk, i, tag } = this.parser as unknown as { chunk: string; i: number; tag?: { name: string } };
-      const lt = chunk.lastIndexOf("</", i - 1);
-      if (lt >= 0 && tag) return this.error(`unexpected close tag </${chunk.slice(lt + 2, i - 1).trim()}> (open element is <${tag.name}>)`, { line, col: col - (i - lt) }, cause);
-    }
-    if (message === undefined && raw === "undefined entity.") {
-      // saxes stops after the reference's ';' and does not name it: say which, at its '&', as the quick path does
-      // (a reference lies within one write: they end at a '>', and a reference cannot hold one)
-      const { chunk, i } = this.parser as unknown as { chunk: string; i: number };
-      const amp = chunk.lastIndexOf("&", i - 1);
-      if (amp >= 0) return this.error(`undefined entity ${chunk.slice(amp, i)} (DTD entities are not expanded)`, { line, col: col - (i - amp) }, cause);
-    }
+    const said = message === undefined ? this.inQuickPathWords(raw) : undefined;
+    if (said) return this.error(said.message, { line, col: col - said.back }, cause);
     return this.error(message ?? describeSaxMessage(raw), { line, col }, cause);
+  }
+
+  /**
+   * A saxes fault in the words the quick path has for it, and where the quick
+   * path points: `back` characters before saxes's position, which is after the
+   * character it stopped at. A fault then reads the same whichever of the two
+   * found it, wherever the chunks fell. Undefined for the faults they word alike.
+   */
+  private inQuickPathWords(raw: string): { message: string; back: number } | undefined {
+    const { chunk, i, tag, name, state, attribList } = this.parser as unknown as SaxesInternals;
+    const c = chunk[i - 1];
+    const element = tag?.name ?? "";
+    switch (raw) {
+      case "unexpected close tag.": {
+        // saxes stops after the '>' and names neither tag
+        const lt = chunk.lastIndexOf("</", i - 1);
+        return lt >= 0 && tag ? { message: `unexpected close tag </${chunk.slice(lt + 2, i - 1).trim()}> (open element is <${element}>)`, back: i - lt } : undefined;
+      }
+      case "undefined entity.": {
+        // saxes stops after the ';' and does not name the reference
+        // (a reference lies within one write: they end at a '>', and a reference cannot hold one)
+        const amp = chunk.lastIndexOf("&", i - 1);
+        return amp >= 0 ? { message: `undefined entity ${chunk.slice(amp, i)} (DTD entities are not expanded)`, back: i - amp } : undefined;
+      }
+      case "disallowed character in tag name": // just after the '<'
+        return { message: `invalid start tag: a name cannot start with '${c}'`, back: 1 };
+      case "disallowed character in tag name.":
+        return { message: `invalid start tag <${element}: unexpected '${c}'`, back: 1 };
+      case "no whitespace between attributes.":
+      case "disallowed character in attribute name.":
+        if (state === SAXES_S_ATTRIB_VALUE_CLOSED) return { message: `malformed start tag <${element}>: no space after attribute ${attribList.at(-1)?.name}`, back: 1 };
+        return { message: name ? `malformed start tag <${element}>: unexpected '${c}' after attribute name ${name}` : `malformed start tag <${element}>: an attribute name cannot start with '${c}'`, back: 1 };
+      case "unquoted attribute value.":
+        return { message: `attribute ${name} of <${element}> is not quoted`, back: 1 };
+      case "disallowed character.":
+        return state === SAXES_S_ATTRIB_VALUE_QUOTED && c === "<" ? { message: `'<' in the value of attribute ${name} of <${element}>`, back: 1 } : undefined;
+    }
+    const duplicate = /^duplicate attribute: (.+)\.$/.exec(raw);
+    if (duplicate && tag) {
+      // found once the tag is read: point at the second one's name, as the quick path does
+      const lt = chunk.lastIndexOf("<", i - 1);
+      const attribute = new RegExp(`\\s${duplicate[1].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*=`, "g");
+      let at = -1;
+      for (const m of chunk.slice(lt, i).matchAll(attribute)) at = lt + m.index + 1;
+      if (lt >= 0 && at >= 0) return { message: `duplicate attribute ${duplicate[1]} on <${element}>`, back: i - at };
+    }
+    return undefined;
   }
 
   private error(message: string, at: { line?: number; col?: number } = {}, cause?: unknown): PipeError {
