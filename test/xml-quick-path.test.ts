@@ -116,6 +116,8 @@ describe("quick path for TestResult content", () => {
         [`<rule-result idref="r1" 1a="x"><result>pass</result></rule-result>`, /^malformed start tag <rule-result>: an attribute name cannot start with '1'$/],
         [`<rule-result idref="r1" a$b="x"><result>pass</result></rule-result>`, /^malformed start tag <rule-result>: unexpected '\$' after attribute name a$/],
         [`<rule-result idref="r1"x="1"><result>pass</result></rule-result>`, /^malformed start tag <rule-result>: no space after attribute idref$/],
+        [`<rule-result idref="r1"><result>&#0;</result></rule-result>`, /^invalid character reference &#0;$/],
+        [`<!DOCTYPE x>`, /^unexpected markup declaration inside an element$/],
       ];
       for (const [body, message] of same) {
         const doc = Buffer.from(testResult(good + body));

@@ -712,6 +712,14 @@ export class XmlScanner {
         const amp = chunk.lastIndexOf("&", i - 1);
         return amp >= 0 ? { message: `undefined entity ${chunk.slice(amp, i)} (DTD entities are not expanded)`, back: i - amp } : undefined;
       }
+      case "malformed character entity.": {
+        const amp = chunk.lastIndexOf("&", i - 1);
+        return amp >= 0 ? { message: `invalid character reference ${chunk.slice(amp, i)}`, back: i - amp } : undefined;
+      }
+      case "inappropriately located doctype declaration.": {
+        const lt = chunk.lastIndexOf("<!", i - 1);
+        return lt >= 0 ? { message: "unexpected markup declaration inside an element", back: i - lt } : undefined;
+      }
       case "disallowed character in tag name": // just after the '<'
         return { message: `invalid start tag: a name cannot start with '${c}'`, back: 1 };
       case "disallowed character in tag name.":
