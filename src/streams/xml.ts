@@ -64,6 +64,7 @@ const MAX_LEADING_LINE = 1024 * 1024;
 const { SaxesParser } = createRequire(import.meta.url)("saxes") as typeof import("saxes");
 type SaxesParser = SaxesParserType;
 const XML_NS = "http://www.w3.org/XML/1998/namespace";
+const BARE_AMPERSAND = "'&' that does not start a reference (write &amp;)";
 /** saxes's state while it reads a reference (`&amp;`): see saxWrite. */
 const SAXES_S_ENTITY = 14;
 /** saxes's states in an attribute value, and after it. */
@@ -406,9 +407,9 @@ export class XmlScanner {
         // the reference began at the first '&' after the previous ';' (saxes read on to this one)
         const { i } = this.parser as unknown as SaxesInternals;
         const amp = text.indexOf("&", text.lastIndexOf(";", i - 2) + 1);
-        if (amp >= 0 && amp < i) throw this.bareAmpersand(text, amp, line, column, cause);
+        if (amp >= 0 && amp < i) throw this.error(BARE_AMPERSAND, this.positionIn(text, amp, line, column), cause);
       }
-      throw this.saxError(cause);
+      throw this.saxError(cause, undefined, { line, column });
     }
     // Writes end at a '>', which no reference holds: saxes still reading one is a bare '&', from which it
     // would read on to the next ';' or the end of the input, holding all it reads, and then fail far away.
@@ -416,15 +417,14 @@ export class XmlScanner {
     if (state === SAXES_S_ENTITY && !last) {
       let amp = text.length - entity.length - 1;
       while (amp > 0 && text.charCodeAt(amp) !== 38 /* & */) amp--;
-      throw this.bareAmpersand(text, amp, line, column);
+      throw this.error(BARE_AMPERSAND, this.positionIn(text, amp, line, column));
     }
   }
 
-  /** The fault at the '&' text[amp]; `line` and `column` are saxes's where `text` began. */
-  private bareAmpersand(text: string, amp: number, line: number, column: number, cause?: unknown): PipeError {
-    const newlines = countLines(text, amp);
-    const col = newlines ? amp - text.lastIndexOf("\n", amp - 1) : column + amp + 1;
-    return this.error("'&' that does not start a reference (write &amp;)", { line: line + newlines + this.skippedLines, col }, cause);
+  /** The line and column of text[index]; `line` and `column` are saxes's where `text` began. */
+  private positionIn(text: string, index: number, line: number, column: number): { line: number; col: number } {
+    const newlines = countLines(text, index);
+    return { line: line + newlines + this.skippedLines, col: newlines ? index - text.lastIndexOf("\n", index - 1) : column + index + 1 };
   }
 
   private onOpen(tag: SaxesTagPlain): void {
@@ -680,21 +680,24 @@ export class XmlScanner {
     return this.error(fault.message, { line, col });
   }
 
-  private saxError(cause: unknown, message?: string): PipeError {
+  /** `start`: saxes's line and column where the current write began. */
+  private saxError(cause: unknown, message?: string, start?: { line: number; column: number }): PipeError {
     this.failed = true;
     const raw = (cause as Error).message.replace(/^\d+:\d+: /, "");
-    const line = this.parser.line + this.skippedLines;
-    const col = this.parser.column + 1;
-    const said = message === undefined ? this.inQuickPathWords(raw) : undefined;
-    if (said) return this.error(said.message, { line, col: col - said.back }, cause);
-    return this.error(message ?? describeSaxMessage(raw), { line, col }, cause);
+    const said = message === undefined && start ? this.inQuickPathWords(raw) : undefined;
+    if (said) {
+      const { chunk, i } = this.parser as unknown as SaxesInternals;
+      return this.error(said.message, this.positionIn(chunk, i - said.back, start!.line, start!.column), cause);
+    }
+    return this.error(message ?? describeSaxMessage(raw), { line: this.parser.line + this.skippedLines, col: this.parser.column + 1 }, cause);
   }
 
   /**
    * A saxes fault in the words the quick path has for it, and where the quick
-   * path points: `back` characters before saxes's position, which is after the
-   * character it stopped at. A fault then reads the same whichever of the two
-   * found it, wherever the chunks fell. Undefined for the faults they word alike.
+   * path points: `back` characters before saxes's position in its current
+   * write, which is after the character it stopped at. A fault then reads the
+   * same whichever of the two found it, wherever the chunks fell. Undefined for
+   * the faults they word alike.
    */
   private inQuickPathWords(raw: string): { message: string; back: number } | undefined {
     const { chunk, i, tag, name, state, attribList } = this.parser as unknown as SaxesInternals;
