@@ -111,7 +111,7 @@ describe("quick path for TestResult content", () => {
         [`<rule-result idref=r1><result>pass</result></rule-result>`, /^attribute idref of <rule-result> is not quoted$/],
         [`<rule-result idref="a<b"><result>pass</result></rule-result>`, /^'<' in the value of attribute idref of <rule-result>$/],
         [`<rule-result idref="a" b="x" idref="b"><result>pass</result></rule-result>`, /^duplicate attribute idref on <rule-result>$/],
-        [`<rule-result idref="a"\n   b="x"\n   idref="b"><result>pass</result></rule-result>`, /^duplicate attribute idref on <rule-result>$/],
+        [`<rule-result idref="a"\n   idref="b"\n   b="x"><result>pass</result></rule-result>`, /^duplicate attribute idref on <rule-result>$/],
         [`<rule-result idref="r1"><result>pass</result><1x/></rule-result>`, /^invalid start tag: a name cannot start with '1'$/],
         [`<rule-result idref="r1"><result>pass</result><a!b/></rule-result>`, /^invalid start tag <a: unexpected '!'$/],
         [`<rule-result idref="r1" 1a="x"><result>pass</result></rule-result>`, /^malformed start tag <rule-result>: an attribute name cannot start with '1'$/],
