@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs, type CommandSpec } from "../src/streams/cli.js";
+import { parseArgs, type CommandSpec } from "../src/cli/run.js";
 import { ROOT } from "./helpers/paths.js";
 
 /** The options yargs gives, without `_`, `$0`, camelCase copies, one-letter aliases and unset options. */

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./helpers/paths.js";
 import { sh } from "./helpers/run.js";
-import { parseIni } from "../src/lib/config.js";
+import { parseIni } from "../src/cli/runner-config.js";
 
 const GROUPTEST = join(ROOT, "test/helpers/grouptest");
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PatchmonDelivery, type PatchmonItem } from "../src/lib/patchmon-delivery.js";
-import type { HttpSender } from "../src/lib/http-sender.js";
+import { PatchmonDelivery, type PatchmonItem } from "../src/sinks/patchmon/delivery.js";
+import type { HttpSender } from "../src/delivery/http.js";
 
 afterEach(() => vi.useRealTimers());
 

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { xccdfToNdjson, type XccdfToRulesOptions } from "../src/commands/xccdf2rules.js";
-import { XccdfReader } from "../src/lib/xccdf-reader.js";
+import { XccdfReader } from "../src/readers/xccdf/reader.js";
 import { FIXTURES, ROOT } from "./helpers/paths.js";
 import { drain, inSlices } from "./helpers/chunks.js";
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sh } from "./helpers/run.js";
 import { validator } from "./helpers/schema.js";
-import { ScanGroups, specHead, patchmonHead } from "../src/lib/scan-groups.js";
+import { ScanGroups, specHead, patchmonHead } from "../src/sinks/patchmon/scans.js";
 import type { RuleResult, RuleStatus } from "../src/types.js";
 
 const validPayload = validator("scan-payload.schema.json");

@@ -5,8 +5,8 @@ import { FIXTURES } from "./helpers/paths.js";
 import { sh } from "./helpers/run.js";
 import { drain, inSlices } from "./helpers/chunks.js";
 import { runnerToCompliance, newStats } from "../src/commands/runner2compliance.js";
-import { goJson } from "../src/lib/go-json.js";
-import { testValue } from "../src/lib/mig.js";
+import { goJson } from "../src/util/go-json.js";
+import { testValue } from "../src/readers/mig/items.js";
 
 const MIG = join(FIXTURES, "mig");
 const API = "https://api.mig.example.net/api/v1";

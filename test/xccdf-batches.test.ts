@@ -3,13 +3,13 @@ import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { xccdfToNdjson, type XccdfToRulesOptions } from "../src/commands/xccdf2rules.js";
-import { BatchPool, type BatchJob } from "../src/lib/xccdf-batches.js";
+import { BatchPool, type BatchJob } from "../src/readers/xccdf/batches.js";
 import { FIXTURES, ROOT } from "./helpers/paths.js";
 import { drain, inSlices } from "./helpers/chunks.js";
 import { sh } from "./helpers/run.js";
 
 // the compiled worker (npm test builds first); from sources there is none to start
-const WORKER = new URL(`file://${join(ROOT, "dist/lib/xccdf-batch-worker.js")}`);
+const WORKER = new URL(`file://${join(ROOT, "dist/readers/xccdf/batch-worker.js")}`);
 const NO_WORKER = new URL("file:///nonexistent/worker.js");
 
 /** What a run gives: its text and its error message and position. */

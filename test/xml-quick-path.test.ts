@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { XmlScanner } from "../src/streams/xml.js";
-import { XccdfReader } from "../src/lib/xccdf-reader.js";
-import { PipeError } from "../src/streams/errors.js";
+import { XmlScanner } from "../src/xml/scanner.js";
+import { XccdfReader } from "../src/readers/xccdf/reader.js";
+import { PipeError } from "../src/errors.js";
 import { FIXTURES } from "./helpers/paths.js";
 
 /**

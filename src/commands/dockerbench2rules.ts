@@ -1,11 +1,11 @@
 import { hostname } from "node:os";
-import { PipeError } from "../streams/errors.js";
+import { PipeError } from "../errors.js";
 import { openInputs } from "../streams/input.js";
 import { readLines } from "../streams/lines.js";
-import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
-import { DockerBenchJsonReader, toRuleResult, type DockerBenchCheck } from "../lib/dockerbench-reader.js";
-import { DockerBenchSalvage } from "../lib/dockerbench-salvage.js";
-import { DockerBenchTextReader } from "../lib/dockerbench-text.js";
+import { runCli, writeRecords, type CommandSpec } from "../cli/run.js";
+import { DockerBenchJsonReader, toRuleResult, type DockerBenchCheck } from "../readers/dockerbench/reader.js";
+import { DockerBenchSalvage } from "../readers/dockerbench/salvage.js";
+import { DockerBenchTextReader } from "../readers/dockerbench/text.js";
 import type { RuleResult } from "../types.js";
 
 export interface DockerBenchToRulesOptions {

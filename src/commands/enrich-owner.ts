@@ -1,11 +1,11 @@
-import { PipeError } from "../streams/errors.js";
+import { PipeError } from "../errors.js";
 import { openInputs } from "../streams/input.js";
 import { readLines } from "../streams/lines.js";
 import { mapOrdered } from "../streams/ordered.js";
-import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
-import { Grouptest } from "../lib/grouptest.js";
-import { configOption, loadRunnerComplianceConfig } from "../lib/config.js";
-import { goJson } from "../lib/go-json.js";
+import { runCli, writeRecords, type CommandSpec } from "../cli/run.js";
+import { Grouptest } from "../readers/mig/grouptest.js";
+import { configOption, loadRunnerComplianceConfig } from "../cli/runner-config.js";
+import { goJson } from "../util/go-json.js";
 
 export interface EnrichOwnerOptions {
   /** Looks teams up; null when no grouptest is configured (teams are then ""). */

@@ -1,14 +1,14 @@
-import { PipeError } from "../streams/errors.js";
-import { runCli, type CommandSpec } from "../streams/cli.js";
-import { configOption, loadRunnerComplianceConfig } from "../lib/config.js";
-import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../lib/sender-cli.js";
-import { Deliverer, type DelivererOptions } from "../lib/mozdef/deliver.js";
-import { parseHttpUrl } from "../lib/http-sender.js";
-import { goJson } from "../lib/go-json.js";
-import { lineToDocument, RECORD_KINDS, type RecordKind } from "../lib/mozdef/records.js";
-import { resolveFqdn } from "../lib/mozdef/host.js";
-import { facilityNumber, FORMATS, parseServer, STYLES } from "../lib/syslog/options.js";
-import type { SyslogFormat, SyslogStyle } from "../lib/syslog/format.js";
+import { PipeError } from "../errors.js";
+import { runCli, type CommandSpec } from "../cli/run.js";
+import { configOption, loadRunnerComplianceConfig } from "../cli/runner-config.js";
+import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
+import { Deliverer, type DelivererOptions } from "../sinks/mozdef/deliver.js";
+import { parseHttpUrl } from "../delivery/http.js";
+import { goJson } from "../util/go-json.js";
+import { lineToDocument, RECORD_KINDS, type RecordKind } from "../sinks/mozdef/records.js";
+import { resolveFqdn } from "../sinks/mozdef/host.js";
+import { facilityNumber, FORMATS, parseServer, STYLES } from "../sinks/syslog/options.js";
+import type { SyslogFormat, SyslogStyle } from "../sinks/syslog/format.js";
 
 type Json = Record<string, unknown>;
 

@@ -1,9 +1,9 @@
-import { PipeError } from "../streams/errors.js";
-import { runCli, type CommandSpec } from "../streams/cli.js";
-import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../lib/sender-cli.js";
-import { HttpSender } from "../lib/http-sender.js";
-import { PatchmonDelivery, parsePayloadLine, type PatchmonItem } from "../lib/patchmon-delivery.js";
-import { patchmonSettings, PATCHMON_CONFIG } from "../lib/patchmon-config.js";
+import { PipeError } from "../errors.js";
+import { runCli, type CommandSpec } from "../cli/run.js";
+import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
+import { HttpSender } from "../delivery/http.js";
+import { PatchmonDelivery, parsePayloadLine, type PatchmonItem } from "../sinks/patchmon/delivery.js";
+import { patchmonSettings, PATCHMON_CONFIG } from "../sinks/patchmon/settings.js";
 
 interface Args extends SenderArgs {
   server?: string;

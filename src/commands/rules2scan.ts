@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { PipeError } from "../streams/errors.js";
+import { PipeError } from "../errors.js";
 import { openInputs } from "../streams/input.js";
 import { readLines } from "../streams/lines.js";
-import { runCli, writeText, type CommandSpec } from "../streams/cli.js";
-import { ScanGroups, patchmonHead, patchmonResult, ruleResultProblem, specHead, type ScanGroup } from "../lib/scan-groups.js";
-import { machineId, osInfo } from "../lib/host-info.js";
+import { runCli, writeText, type CommandSpec } from "../cli/run.js";
+import { ScanGroups, patchmonHead, patchmonResult, ruleResultProblem, specHead, type ScanGroup } from "../sinks/patchmon/scans.js";
+import { machineId, osInfo } from "../scanners/host-info.js";
 import type { RuleResult } from "../types.js";
 
 export type ScanFormat = "spec" | "patchmon";

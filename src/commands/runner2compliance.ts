@@ -1,11 +1,11 @@
-import { PipeError } from "../streams/errors.js";
+import { PipeError } from "../errors.js";
 import { openInputs } from "../streams/input.js";
 import { JsonPicker } from "../streams/json-picker.js";
-import { runCli, writeRecords, type CommandSpec } from "../streams/cli.js";
-import { commandToItems, type KeyOrder } from "../lib/mig.js";
-import { configOption, loadRunnerComplianceConfig, missingSetting } from "../lib/config.js";
-import { goIdString, goJson } from "../lib/go-json.js";
-import { nowEpochMs, rfc3339Nano } from "../lib/time.js";
+import { runCli, writeRecords, type CommandSpec } from "../cli/run.js";
+import { commandToItems, type KeyOrder } from "../readers/mig/items.js";
+import { configOption, loadRunnerComplianceConfig, missingSetting } from "../cli/runner-config.js";
+import { goIdString, goJson } from "../util/go-json.js";
+import { nowEpochMs, rfc3339Nano } from "../util/time.js";
 import type { ComplianceItem, MigCommand } from "../types.js";
 
 export interface RunnerToComplianceOptions {

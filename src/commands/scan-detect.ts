@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
-import { runCli, writeText, type CommandSpec } from "../streams/cli.js";
-import { CONTENT_DIRS, findDatastreams, listProfiles, matchesHost, run, which } from "../lib/scap-content.js";
+import { runCli, writeText, type CommandSpec } from "../cli/run.js";
+import { CONTENT_DIRS, findDatastreams, listProfiles, matchesHost, run, which } from "../scanners/scap-content.js";
 
 export interface Capabilities {
   openscap: {

@@ -4,9 +4,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { PipeError } from "../streams/errors.js";
-import { runCli, type CommandSpec, type Io } from "../streams/cli.js";
-import { CONTENT_DIRS, findDatastreams, matchesHost, profileId, run, which } from "../lib/scap-content.js";
+import { PipeError } from "../errors.js";
+import { runCli, type CommandSpec, type Io } from "../cli/run.js";
+import { CONTENT_DIRS, findDatastreams, matchesHost, profileId, run, which } from "../scanners/scap-content.js";
 
 /** Exit code when the scanner itself is not there (distinct from a failed scan). */
 export const EXIT_NO_SCANNER = 3;

@@ -1,11 +1,11 @@
-import { PipeError } from "../streams/errors.js";
-import { runCli, type CommandSpec } from "../streams/cli.js";
-import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../lib/sender-cli.js";
-import { Deliverer } from "../lib/mozdef/deliver.js";
-import { lineToDocument, RECORD_KINDS, type RecordKind } from "../lib/mozdef/records.js";
-import { resolveFqdn } from "../lib/mozdef/host.js";
-import { facilityNumber, FORMATS, parseServer, STYLES } from "../lib/syslog/options.js";
-import { formatFrame, type SyslogFormat, type SyslogStyle } from "../lib/syslog/format.js";
+import { PipeError } from "../errors.js";
+import { runCli, type CommandSpec } from "../cli/run.js";
+import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
+import { Deliverer } from "../sinks/mozdef/deliver.js";
+import { lineToDocument, RECORD_KINDS, type RecordKind } from "../sinks/mozdef/records.js";
+import { resolveFqdn } from "../sinks/mozdef/host.js";
+import { facilityNumber, FORMATS, parseServer, STYLES } from "../sinks/syslog/options.js";
+import { formatFrame, type SyslogFormat, type SyslogStyle } from "../sinks/syslog/format.js";
 
 type Json = Record<string, unknown>;
 

@@ -1,9 +1,9 @@
-import { XmlScanner } from "../streams/xml.js";
-import { XccdfReader, type BatchContext } from "../lib/xccdf-reader.js";
-import { BatchPool, type BatchJob, type BatchJobContext } from "../lib/xccdf-batches.js";
-import { PipeError } from "../streams/errors.js";
+import { XmlScanner } from "../xml/scanner.js";
+import { XccdfReader, type BatchContext } from "../readers/xccdf/reader.js";
+import { BatchPool, type BatchJob, type BatchJobContext } from "../readers/xccdf/batches.js";
+import { PipeError } from "../errors.js";
 import { openInputs } from "../streams/input.js";
-import { runCli, writeText, type CommandSpec } from "../streams/cli.js";
+import { runCli, writeText, type CommandSpec } from "../cli/run.js";
 import type { RuleResult } from "../types.js";
 
 export interface XccdfToRulesOptions {

@@ -3,7 +3,7 @@ import { read as readCallback } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { isatty } from "node:tty";
 import { Readable } from "node:stream";
-import { PipeError } from "./errors.js";
+import { PipeError } from "../errors.js";
 
 export interface NamedInput {
   /** "stdin" or the path given, for messages. */

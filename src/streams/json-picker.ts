@@ -2,7 +2,7 @@ import { jsonParser } from "stream-json/parser.js";
 import Assembler from "stream-json/assembler.js";
 import { getManyValues, isMany, none } from "stream-chain/defs.js";
 import { StringDecoder } from "node:string_decoder";
-import { PipeError, type Position } from "./errors.js";
+import { PipeError, type Position } from "../errors.js";
 
 type Token = { name: string; value?: unknown };
 export type JsonPath = readonly (string | number)[];

@@ -1,6 +1,6 @@
 import split2 from "split2";
 import { Readable } from "node:stream";
-import { PipeError } from "./errors.js";
+import { PipeError } from "../errors.js";
 
 export interface Line {
   text: string;

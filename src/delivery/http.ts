@@ -1,0 +1,158 @@
+import { Agent, type Dispatcher } from "undici";
+import { PipeError } from "../errors.js";
+import { tlsConnectOptions, type TlsOptions } from "./tls.js";
+
+export type { TlsOptions };
+
+export interface HttpSenderOptions {
+  url: string;
+  /** Per attempt, milliseconds. */
+  timeoutMs: number;
+  /** Attempts after the first. */
+  retries: number;
+  /** Statuses retried besides 5xx and 429. */
+  retryOn?: ReadonlySet<number>;
+  /** Sockets kept open to the server (keep-alive pool). */
+  connections: number;
+  tls?: TlsOptions;
+  headers?: Record<string, string>;
+  /** First backoff step and cap, milliseconds. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Longest Retry-After honoured, milliseconds. */
+  maxRetryAfterMs?: number;
+  onRetry?: (info: { attempt: number; delayMs: number; why: string }) => void;
+}
+
+export type SendResult =
+  | { ok: true; status: number; attempts: number; body: string }
+  | { ok: false; status?: number; attempts: number; reason: string; body?: string; headers?: Record<string, string | string[] | undefined> };
+
+export interface SendRequest {
+  body: string | Buffer;
+  /** Path (and query) on the server; default: the URL's. */
+  path?: string;
+  headers?: Record<string, string>;
+  /** Statuses that must not be retried for this request (e.g. 401). */
+  noRetry?: ReadonlySet<number>;
+}
+
+/**
+ * POSTs bodies to one HTTP(S) server over a keep-alive pool (undici), with a
+ * timeout per attempt and retries with exponential backoff and jitter on
+ * connection errors, 5xx, 429 (Retry-After honoured) and chosen statuses.
+ * Other statuses come back as failures for the caller to dead-letter. TLS
+ * certificates are verified unless `insecure`.
+ */
+export class HttpSender {
+  private readonly agent: Agent;
+  private readonly url: URL;
+  private readonly stopping = new AbortController();
+  retried = 0;
+
+  constructor(private readonly opts: HttpSenderOptions) {
+    this.url = parseHttpUrl(opts.url);
+    this.agent = new Agent({ connections: opts.connections, pipelining: 1, connect: tlsConnectOptions(opts.tls), keepAliveTimeout: 30_000 });
+  }
+
+  /** Makes waiting retries give up at once (SIGINT/SIGTERM). */
+  stop(): void {
+    this.stopping.abort();
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  async send(req: SendRequest): Promise<SendResult> {
+    const retries = this.opts.retries;
+    let last: SendResult = { ok: false, attempts: 0, reason: "not sent" };
+    for (let attempt = 1; attempt <= retries + 1; attempt++) {
+      const outcome = await this.attempt(req, attempt);
+      if (outcome.result.ok || !outcome.retryable || attempt > retries) return outcome.result;
+      last = outcome.result;
+      if (this.stopping.signal.aborted) return { ...last, reason: `${last.reason}; not retried: interrupted` };
+      const delayMs = outcome.retryAfterMs ?? this.backoff(attempt);
+      this.retried++;
+      this.opts.onRetry?.({ attempt, delayMs, why: last.reason });
+      if (!(await sleep(delayMs, this.stopping.signal))) return { ...last, reason: `${last.reason}; not retried: interrupted` };
+    }
+    return last;
+  }
+
+  private async attempt(req: SendRequest, attempt: number): Promise<{ result: SendResult; retryable: boolean; retryAfterMs?: number }> {
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+    try {
+      const res = await this.agent.request({
+        origin: this.url.origin,
+        path: req.path ?? `${this.url.pathname}${this.url.search}`,
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": "compliance-pipes", ...this.opts.headers, ...req.headers },
+        body: req.body,
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+        signal: timeout,
+      } as Dispatcher.RequestOptions);
+      const body = await res.body.text();
+      const status = res.statusCode;
+      if (status >= 200 && status < 300) return { result: { ok: true, status, attempts: attempt, body }, retryable: false };
+      const said = body.trim().slice(0, 200);
+      const result: SendResult = { ok: false, status, attempts: attempt, reason: `HTTP ${status}${said ? `: ${said}` : ""}`, body, headers: res.headers };
+      const retryable = !req.noRetry?.has(status) && (status >= 500 || status === 429 || (this.opts.retryOn?.has(status) ?? false));
+      return { result, retryable, retryAfterMs: retryable ? this.retryAfter(res.headers["retry-after"]) : undefined };
+    } catch (err) {
+      const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
+      const timedOut = timeout.aborted || e.code === "UND_ERR_HEADERS_TIMEOUT" || e.code === "UND_ERR_BODY_TIMEOUT";
+      const code = e.cause?.code ?? e.code;
+      const reason = timedOut ? `no answer within ${this.opts.timeoutMs} ms` : `${code ? `${code}: ` : ""}${e.cause?.message ?? e.message}`;
+      // a certificate the server should not have is not going to get better
+      const retryable = !/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT|HOSTNAME_MISMATCH/i.test(String(code));
+      return { result: { ok: false, attempts: attempt, reason }, retryable };
+    }
+  }
+
+  private backoff(attempt: number): number {
+    const base = this.opts.backoffMs ?? 250;
+    const cap = this.opts.maxBackoffMs ?? 30_000;
+    const step = Math.min(cap, base * 2 ** (attempt - 1));
+    return Math.round(step / 2 + Math.random() * (step / 2));
+  }
+
+  private retryAfter(value: string | string[] | undefined): number | undefined {
+    const v = Array.isArray(value) ? value[0] : value;
+    if (!v) return undefined;
+    const max = this.opts.maxRetryAfterMs ?? 300_000;
+    const seconds = Number(v);
+    const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(v) - Date.now();
+    return Number.isFinite(ms) ? Math.min(max, Math.max(0, ms)) : undefined;
+  }
+}
+
+/** An http(s) URL without credentials in it, or a usage error saying what is wrong. */
+export function parseHttpUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new PipeError("E_USAGE", `invalid URL: ${text}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new PipeError("E_USAGE", `URL must be http or https: ${text}`);
+  if (url.username || url.password) throw new PipeError("E_USAGE", "credentials in the URL would show in the process list: use the config file or environment");
+  return url;
+}
+
+/** Resolves true after `ms`, or false at once if `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,90 @@
+import type { Ident } from "../../types.js";
+import { INCOMPLETE, findEndTag, parsePlainStartTag } from "../../xml/syntax.js";
+import { collapse } from "./fields.js";
+
+/** What a rule-result says about its rule, gathered until its end tag. */
+export interface RuleResultBuilder {
+  idref: string;
+  severity?: string;
+  result?: string;
+  idents: Ident[];
+  messages: string[];
+  fix?: string;
+}
+
+/** The rule-result children read from text; `check` is skipped (it says how, not what). */
+const enum Child {
+  Result,
+  Ident,
+  Message,
+  Fix,
+  Check,
+  Other,
+}
+
+/**
+ * Reads the content of a rule-result named `name` from `buf[from...]` (just
+ * after its start tag) into `rr`, when it is the shape oscap (or DISA SCC)
+ * writes: result, ident, message, fix and check children, all but check
+ * holding plain text (no markup, references or CRs), all in `buf`. Returns where the
+ * rule-result's end tag ends, or -1 for anything else, which the caller
+ * then reads element by element (and where it reports any fault). Text
+ * between children is ignored unread, as the element-by-element reading ignores it.
+ */
+export function readPlainRuleResult(buf: string, from: number, name: string, rr: RuleResultBuilder): number {
+  let pos = from;
+  for (;;) {
+    const lt = buf.indexOf("<", pos);
+    if (lt < 0) return -1;
+    if (buf.charCodeAt(lt + 1) === 47 /* / */) {
+      const end = lt + 2 + name.length;
+      return buf.startsWith(name, lt + 2) && buf.charCodeAt(end) === 62 /* > */ ? end + 1 : -1;
+    }
+    const tag = parsePlainStartTag(buf, lt);
+    if (!tag) return -1;
+    // children are known by their local name alone, as the element-by-element reading knows them
+    const child = childOf(tag.name.slice(tag.name.indexOf(":") + 1));
+    if (child === Child.Check) {
+      if (tag.selfClosing) pos = tag.end;
+      else {
+        const [at, end] = findEndTag(buf, `</${tag.name}`, tag.end);
+        if (at === INCOMPLETE) return -1;
+        pos = end;
+      }
+      continue;
+    }
+    if (child === Child.Other) return -1;
+    let text = "";
+    if (tag.selfClosing) pos = tag.end;
+    else {
+      const textEnd = buf.indexOf("<", tag.end);
+      const closeEnd = textEnd + 2 + tag.name.length;
+      if (textEnd < 0 || buf.charCodeAt(textEnd + 1) !== 47 || !buf.startsWith(tag.name, textEnd + 2) || buf.charCodeAt(closeEnd) !== 62) return -1;
+      text = buf.slice(tag.end, textEnd);
+      if (text.includes("&") || text.includes("\r")) return -1;
+      pos = closeEnd + 1;
+    }
+    const value = text.trim();
+    if (child === Child.Result) rr.result = value;
+    else if (!value) continue;
+    else if (child === Child.Ident) rr.idents.push({ system: tag.attributes.system ?? "", value });
+    else if (child === Child.Message) rr.messages.push(collapse(text));
+    else if (rr.fix === undefined) rr.fix = value;
+  }
+}
+
+function childOf(local: string): Child {
+  switch (local) {
+    case "result":
+      return Child.Result;
+    case "ident":
+      return Child.Ident;
+    case "message":
+      return Child.Message;
+    case "fix":
+      return Child.Fix;
+    case "check":
+      return Child.Check;
+  }
+  return Child.Other;
+}

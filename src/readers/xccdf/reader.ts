@@ -1,0 +1,522 @@
+import type { OpenTag, XmlEvents, XmlScanner } from "../../xml/scanner.js";
+import type { Ident, Reference, RuleResult, Severity } from "../../types.js";
+import { ByteLines, utf8 } from "../../streams/byte-lines.js";
+import { readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
+import { XCCDF_STATUS, collapse, sectionOf, toDateTime, toSeverity, type XccdfResult } from "./fields.js";
+
+const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
+
+/** XHTML elements that separate words when their text is flattened. */
+const BLOCK = new Set(["p", "br", "li", "div", "pre", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "dt"]);
+
+/** What a Benchmark says about one Rule, kept for the whole run (the only state that grows). */
+export interface RuleMeta {
+  severity?: Severity;
+  title?: string;
+  description?: string;
+  rationale?: string;
+  fixtext?: string;
+  fix?: string;
+  idents: Ident[];
+  references: Reference[];
+  titleLang?: string;
+  /** Serialised on the Rule's first rule-result. */
+  json?: RuleJson;
+}
+
+interface TestContext {
+  id: string;
+  startedAt?: string;
+  completedAt?: string;
+  version?: string;
+  benchmarkId?: string;
+  profileId?: string;
+  target?: string;
+  /** Serialised on the TestResult's first rule-result; cleared when what it holds changes. */
+  json?: Buffer;
+}
+
+type CaptureKind = "rule-title" | "rule-description" | "rule-rationale" | "rule-fixtext" | "rule-fix" | "rule-ident" | "rule-reference" | "benchmark-title" | "benchmark-version" | "profile-title" | "value-value" | "test-target" | "rr-result" | "rr-ident" | "rr-message" | "rr-fix";
+
+interface Capture {
+  kind: CaptureKind;
+  depth: number;
+  pieces: string[];
+  attributes: Record<string, string>;
+}
+
+export interface XccdfReaderOptions {
+  includeNotselected?: boolean;
+}
+
+/**
+ * What a reader of a batch of rule-results (cut from a TestResult, read on
+ * another thread) needs to know to write the lines the document's own reader
+ * would: the Rules seen so far and the TestResult's part of every line.
+ */
+export interface BatchContext {
+  includeNotselected: boolean;
+  rules: [string, RuleMeta][];
+  values: [string, string][];
+  /** The local names of the open elements (the TestResult last). */
+  stack: string[];
+  /** The lines' tail from the TestResult (`testJson`), with its line feed. */
+  tail: string;
+}
+
+/** A batch held something other than whole XCCDF rule-results: it is read again in place. */
+export class NotABatch extends Error {}
+
+/**
+ * SAX handler that turns XCCDF 1.1/1.2 results (plain, TestResult-rooted or
+ * inside ARF) into RuleResults, in document order. Rules seen in any
+ * Benchmark before a rule-result enrich it; nothing else is retained.
+ */
+export class XccdfReader implements XmlEvents {
+  /** RuleResult lines ready to be taken by the caller. */
+  readonly out = new ByteLines();
+  testResults = 0;
+
+  private scanner!: XmlScanner;
+  private readonly includeNotselected: boolean;
+  private readonly stack: string[] = [];
+  private readonly rules = new Map<string, RuleMeta>();
+  private readonly values = new Map<string, string>();
+  private readonly profiles = new Map<string, string>();
+  private readonly benchmarks = new Map<string, { title?: string; version?: string }>();
+  private readonly openBenchmarks: string[] = [];
+  private rule: { id: string; depth: number; meta: RuleMeta } | null = null;
+  private profileId: string | null = null;
+  private valueId: string | null = null;
+  private test: TestContext | null = null;
+  private rr: RuleResultBuilder | null = null;
+  private capture: Capture | null = null;
+
+  /** Depth of the elements around a batch; 0 when reading a whole document. */
+  private readonly batchDepth: number;
+  private batchSnapshot?: { json: Buffer; version: number; context: BatchContext };
+  /** Counts changes to what a BatchContext holds besides the TestResult's tail (Rules, Values, titles). */
+  private version = 0;
+
+  /** With `batches`, a reader for batches cut from a TestResult whose context that is. */
+  constructor(opts: XccdfReaderOptions = {}, batches?: BatchContext) {
+    this.includeNotselected = Boolean(batches?.includeNotselected ?? opts.includeNotselected);
+    this.batchDepth = batches?.stack.length ?? 0;
+    if (batches) {
+      for (const [id, meta] of batches.rules) this.rules.set(id, meta);
+      for (const [id, value] of batches.values) this.values.set(id, value);
+      this.stack.push(...batches.stack);
+      this.test = { id: "", json: utf8(batches.tail) };
+    }
+  }
+
+  /** Makes ready for the next batch, after one that failed. */
+  resetBatch(): void {
+    this.stack.length = this.batchDepth;
+    this.rr = null;
+    this.capture = null;
+  }
+
+  /** The context of the XCCDF TestResult being read, for readers of batches cut from it; undefined outside one. */
+  batchContext(): BatchContext | undefined {
+    const test = this.test;
+    if (!test) return undefined;
+    const json = this.tailOf(test);
+    if (this.batchSnapshot?.json !== json || this.batchSnapshot.version !== this.version) {
+      this.batchSnapshot = {
+        json,
+        version: this.version,
+        context: {
+          includeNotselected: this.includeNotselected,
+          rules: [...this.rules].map(([id, meta]) => [id, { ...meta, json: undefined }]),
+          values: [...this.values],
+          stack: [...this.stack],
+          tail: json.toString("utf8"),
+        },
+      };
+    }
+    return this.batchSnapshot.context;
+  }
+
+  attach(scanner: XmlScanner): void {
+    this.scanner = scanner;
+  }
+
+  open(tag: OpenTag): boolean {
+    const parent = this.stack[this.stack.length - 1];
+    if (this.stack.length === this.batchDepth && this.batchDepth > 0 && (tag.local !== "rule-result" || !this.isXccdf(tag))) {
+      throw new NotABatch(`<${tag.name}> in a batch of rule-results`);
+    }
+    this.stack.push(tag.local);
+    const capture = this.capture;
+    if (capture) {
+      if (tag.local === "sub") {
+        const idref = tag.attributes.idref ?? "";
+        capture.pieces.push(this.values.get(idref) ?? idref);
+      } else if (BLOCK.has(tag.local)) capture.pieces.push(" ");
+      return false;
+    }
+    const a = tag.attributes;
+    // a switch, not Set lookups: they would hash every element's fresh name
+    switch (tag.local) {
+      case "rule-result":
+        if (this.test && this.isXccdf(tag)) this.rr = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
+        return false;
+      case "check":
+        // a rule-result's check says how, not what: not needed for the line.
+        // (complex-check is read through: it may nest, and a skip ends at the first end tag of its name)
+        return this.rr !== null;
+      // subtrees that never feed a RuleResult and make up most of a large ARF
+      case "oval_definitions":
+      case "oval_results":
+      case "oval_system_characteristics":
+      case "ocil":
+      case "cpe-list":
+      case "signature":
+      case "Signature":
+        return true;
+      case "Benchmark":
+        if (this.isXccdf(tag)) {
+          const id = a.id ?? "";
+          this.openBenchmarks.push(id);
+          if (!this.benchmarks.has(id)) this.benchmarks.set(id, {});
+        }
+        return false;
+      case "Rule":
+        if (this.isXccdf(tag) && !this.test) this.rule = { id: a.id ?? "", depth: this.stack.length, meta: { severity: toSeverity(a.severity), idents: [], references: [] } };
+        return false;
+      case "Profile":
+        if (parent === "Benchmark") this.profileId = a.id ?? null;
+        return false;
+      case "Value":
+        if (this.isXccdf(tag)) this.valueId = a.id ?? null;
+        return false;
+      case "TestResult":
+        if (this.isXccdf(tag)) {
+          this.testResults++;
+          this.test = { id: a.id ?? "", startedAt: toDateTime(a["start-time"]), completedAt: toDateTime(a["end-time"]), version: a.version, benchmarkId: this.openBenchmarks[this.openBenchmarks.length - 1] };
+        }
+        return false;
+    }
+    const kind = this.captureKind(tag.local, parent, a);
+    if (kind) this.capture = { kind, depth: this.stack.length, pieces: [], attributes: a };
+    return false;
+  }
+
+  /**
+   * A rule-result in oscap's usual shape is read straight from the text, with
+   * none of the per-element work of open/text/close (most of a rule-heavy report).
+   */
+  readWhole(tag: OpenTag, buf: string, from: number): number {
+    if (tag.local !== "rule-result" || !this.test || this.capture || !this.isXccdf(tag)) return -1;
+    const a = tag.attributes;
+    const rr: RuleResultBuilder = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
+    const end = readPlainRuleResult(buf, from, tag.name, rr);
+    if (end >= 0) this.emit(rr);
+    return end;
+  }
+
+  text(text: string): void {
+    if (this.capture) this.capture.pieces.push(text);
+  }
+
+  get wantsText(): boolean {
+    return this.capture !== null;
+  }
+
+  close(local: string): void {
+    const depth = this.stack.length;
+    this.stack.pop();
+    const capture = this.capture;
+    if (capture) {
+      if (depth === capture.depth) {
+        this.capture = null;
+        this.store(capture);
+      } else if (BLOCK.has(local)) capture.pieces.push(" ");
+      return;
+    }
+    switch (local) {
+      case "rule-result":
+        if (this.rr) this.emit(this.rr);
+        this.rr = null;
+        break;
+      case "Rule":
+        if (this.rule && depth === this.rule.depth) {
+          this.rules.set(this.rule.id, this.rule.meta);
+          this.rule = null;
+        }
+        break;
+      case "TestResult":
+        this.test = null;
+        break;
+      case "Benchmark":
+        this.openBenchmarks.pop();
+        break;
+      case "Profile":
+        this.profileId = null;
+        break;
+      case "Value":
+        this.valueId = null;
+        break;
+    }
+  }
+
+  private isXccdf(tag: OpenTag): boolean {
+    const uri = this.scanner.uriOf(tag.name);
+    return uri !== undefined && XCCDF_NAMESPACES.has(uri);
+  }
+
+  private captureKind(local: string, parent: string | undefined, a: Record<string, string>): CaptureKind | null {
+    if (this.rr) {
+      if (parent !== "rule-result") return null;
+      switch (local) {
+        case "result":
+          return "rr-result";
+        case "ident":
+          return "rr-ident";
+        case "message":
+          return "rr-message";
+        case "fix":
+          return "rr-fix";
+      }
+      return null;
+    }
+    if (this.rule) {
+      if (this.stack.length !== this.rule.depth + 1) return null;
+      switch (local) {
+        case "title":
+          return "rule-title";
+        case "description":
+          return "rule-description";
+        case "rationale":
+          return "rule-rationale";
+        case "fixtext":
+          return "rule-fixtext";
+        case "fix":
+          return "rule-fix";
+        case "ident":
+          return "rule-ident";
+        case "reference":
+          return "rule-reference";
+      }
+      return null;
+    }
+    if (this.test) {
+      if (parent !== "TestResult") return null;
+      if (local === "target") return this.test.target === undefined ? "test-target" : null;
+      if (local === "profile") this.test.profileId = a.idref;
+      else if (local === "benchmark" && a.id) this.test.benchmarkId = a.id;
+      else return null;
+      this.test.json = undefined;
+      return null;
+    }
+    if (parent === "Benchmark" && local === "title") return "benchmark-title";
+    if (parent === "Benchmark" && local === "version") return "benchmark-version";
+    if (parent === "Profile" && local === "title" && this.profileId) return "profile-title";
+    if (parent === "Value" && local === "value" && this.valueId && !a.selector) return "value-value";
+    return null;
+  }
+
+  private store(c: Capture): void {
+    const raw = c.pieces.length === 1 ? c.pieces[0] : c.pieces.join("");
+    // captures inside a rule-result (the "rr-" kinds) change nothing a batch needs
+    if (!this.rr) this.version++;
+    const meta = this.rule?.meta;
+    switch (c.kind) {
+      case "rule-title":
+        if (meta && preferLang(meta.titleLang, meta.title, c.attributes)) {
+          meta.title = collapse(raw);
+          meta.titleLang = c.attributes["xml:lang"];
+        }
+        break;
+      case "rule-description":
+        if (meta && meta.description === undefined) meta.description = plainDescription(raw);
+        break;
+      case "rule-rationale":
+        if (meta && meta.rationale === undefined) meta.rationale = collapse(raw);
+        break;
+      case "rule-fixtext":
+        if (meta && meta.fixtext === undefined && raw.trim()) meta.fixtext = collapse(raw);
+        break;
+      case "rule-fix":
+        if (meta && meta.fix === undefined && raw.trim()) meta.fix = raw.trim();
+        break;
+      case "rule-ident":
+        if (meta && raw.trim()) meta.idents.push({ system: c.attributes.system ?? "", value: raw.trim() });
+        break;
+      case "rule-reference":
+        meta?.references.push({ href: c.attributes.href ?? "", value: collapse(raw) });
+        break;
+      case "benchmark-title":
+      case "benchmark-version": {
+        const b = this.benchmarks.get(this.openBenchmarks[this.openBenchmarks.length - 1] ?? "");
+        if (b) b[c.kind === "benchmark-title" ? "title" : "version"] ??= collapse(raw);
+        break;
+      }
+      case "profile-title":
+        if (this.profileId && !this.profiles.has(this.profileId)) this.profiles.set(this.profileId, collapse(raw));
+        break;
+      case "value-value":
+        if (this.valueId) this.values.set(this.valueId, raw.trim());
+        break;
+      case "test-target":
+        if (this.test) {
+          this.test.target = raw.trim();
+          this.test.json = undefined;
+        }
+        break;
+      case "rr-result":
+        if (this.rr) this.rr.result = raw.trim();
+        break;
+      case "rr-ident":
+        if (this.rr && raw.trim()) this.rr.idents.push({ system: c.attributes.system ?? "", value: raw.trim() });
+        break;
+      case "rr-message":
+        if (this.rr && raw.trim()) this.rr.messages.push(collapse(raw));
+        break;
+      case "rr-fix":
+        if (this.rr && this.rr.fix === undefined && raw.trim()) this.rr.fix = raw.trim();
+        break;
+    }
+  }
+
+  /**
+   * Writes the rule-result's line. Every line carries its Rule's metadata and
+   * its TestResult's context, so both are serialised once and their bytes
+   * reused (keys in the schema's order, the order JSON.stringify gives a RuleResult).
+   */
+  private emit(rr: RuleResultBuilder): void {
+    const raw = rr.result ?? "unknown";
+    if (raw === "notselected" && !this.includeNotselected) return;
+    const meta = this.rules.get(rr.idref);
+    const rule = meta ? (meta.json ??= ruleJson(rr.idref, meta)) : ruleJson(rr.idref, undefined);
+    const out = this.out;
+    const severity = toSeverity(rr.severity) ?? meta?.severity ?? "unknown";
+    out.bytes((rule.lead[severity] ??= leadJson(rule, severity)));
+    const status = statusJson(raw);
+    if (status) out.bytes(status);
+    else out.text(`,"status":"error","raw_status":${JSON.stringify(raw)}`);
+    if (rr.messages.length) out.text(`,"finding":${JSON.stringify(rr.messages.join("\n"))}`);
+    if (rule.remediation) out.bytes(rule.remediation);
+    else if (rr.fix) out.text(`,"remediation":${JSON.stringify(rr.fix)}`);
+    if (rr.idents.length) out.bytes(identsJson(rr.idents, rule));
+    else if (rule.idents) out.bytes(rule.idents);
+    if (rule.references) out.bytes(rule.references);
+    out.endLine(this.tailOf(this.test!));
+  }
+
+  /** The line's tail as bytes, with its line feed: serialised once per TestResult context. */
+  private tailOf(test: TestContext): Buffer {
+    return (test.json ??= utf8(`${this.testJson(test)}\n`));
+  }
+
+  /** The line's tail: `,"scanner":…}` from the TestResult and its Benchmark. */
+  private testJson(test: TestContext): string {
+    const out: Partial<RuleResult> = { scanner: "openscap", target: test.target ?? "" };
+    if (test.profileId) {
+      const title = this.profiles.get(test.profileId);
+      out.profile = title ? { id: test.profileId, title } : { id: test.profileId };
+    }
+    if (test.benchmarkId) {
+      const b = this.benchmarks.get(test.benchmarkId);
+      out.benchmark = { id: test.benchmarkId };
+      if (b?.title) out.benchmark.title = b.title;
+      const version = test.version ?? b?.version;
+      if (version) out.benchmark.version = version;
+    }
+    if (test.id) out.test_result_id = test.id;
+    if (test.startedAt) out.started_at = test.startedAt;
+    if (test.completedAt) out.completed_at = test.completedAt;
+    return `,${JSON.stringify(out).slice(1)}`;
+  }
+}
+
+/** `,"status":…,"raw_status":…` for each XCCDF result word. */
+const STATUS_JSON = Object.fromEntries(Object.entries(XCCDF_STATUS).map(([raw, status]) => [raw, utf8(`,"status":"${status}","raw_status":"${raw}"`)])) as Record<XccdfResult, Buffer>;
+
+/**
+ * STATUS_JSON's piece for a result word, undefined for a word XCCDF does not
+ * define. A switch compares the fresh string by length and characters, where
+ * a property lookup would first hash it and look it up in V8's string table.
+ */
+function statusJson(raw: string): Buffer | undefined {
+  switch (raw) {
+    case "pass":
+      return STATUS_JSON.pass;
+    case "fail":
+      return STATUS_JSON.fail;
+    case "notapplicable":
+      return STATUS_JSON.notapplicable;
+    case "notchecked":
+      return STATUS_JSON.notchecked;
+    case "informational":
+      return STATUS_JSON.informational;
+    case "error":
+      return STATUS_JSON.error;
+    case "fixed":
+      return STATUS_JSON.fixed;
+    case "unknown":
+      return STATUS_JSON.unknown;
+    case "notselected":
+      return STATUS_JSON.notselected;
+  }
+  return undefined;
+}
+
+/** A Rule's parts of a line, serialised once per Rule. */
+interface RuleJson {
+  /** `{"rule_ref":…,"title":…` and description and rationale when known. */
+  head: string;
+  /** `,"section":…` or "". */
+  section: string;
+  /** head, severity and section: the line up to its status, for each severity seen. */
+  lead: Partial<Record<Severity, Buffer>>;
+  /** Undefined when the Rule has none, so that the rule-result's own fix is used. */
+  remediation?: Buffer;
+  idents?: Buffer;
+  references?: Buffer;
+  /** The last rule-result idents serialised for this Rule (oscap repeats the Rule's). */
+  lastIdents?: { idents: Ident[]; json: Buffer };
+}
+
+function ruleJson(idref: string, meta: RuleMeta | undefined): RuleJson {
+  const head: Partial<RuleResult> = { rule_ref: idref, title: meta?.title ?? "" };
+  if (meta?.description) head.description = meta.description;
+  if (meta?.rationale) head.rationale = meta.rationale;
+  const section = sectionOf(idref, meta?.references);
+  const remediation = meta?.fixtext ?? meta?.fix;
+  return {
+    head: JSON.stringify(head).slice(0, -1),
+    section: section ? `,"section":${JSON.stringify(section)}` : "",
+    lead: {},
+    remediation: remediation ? utf8(`,"remediation":${JSON.stringify(remediation)}`) : undefined,
+    idents: meta?.idents.length ? utf8(`,"idents":${JSON.stringify(meta.idents)}`) : undefined,
+    references: meta?.references.length ? utf8(`,"references":${JSON.stringify(meta.references)}`) : undefined,
+  };
+}
+
+function leadJson(rule: RuleJson, severity: Severity): Buffer {
+  return utf8(`${rule.head},"severity":"${severity}"${rule.section}`);
+}
+
+function identsJson(idents: Ident[], rule: RuleJson): Buffer {
+  const last = rule.lastIdents;
+  if (last && last.idents.length === idents.length && idents.every((ident, i) => ident.system === last.idents[i].system && ident.value === last.idents[i].value)) return last.json;
+  rule.lastIdents = { idents, json: utf8(`,"idents":${JSON.stringify(idents)}`) };
+  return rule.lastIdents.json;
+}
+
+function preferLang(storedLang: string | undefined, stored: string | undefined, attributes: Record<string, string>): boolean {
+  if (stored === undefined) return true;
+  const lang = attributes["xml:lang"];
+  return !storedLang?.startsWith("en") && lang !== undefined && lang.startsWith("en");
+}
+
+/**
+ * DISA STIG content carries its description as escaped pseudo-XML
+ * (`<VulnDiscussion>…</VulnDiscussion><FalsePositives>…`); the discussion is the description.
+ */
+function plainDescription(raw: string): string {
+  const vuln = /<VulnDiscussion>([\s\S]*?)<\/VulnDiscussion>/.exec(raw);
+  return collapse(vuln ? vuln[1] : raw);
+}

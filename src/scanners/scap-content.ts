@@ -1,0 +1,110 @@
+import { execFile } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import { delimiter, join } from "node:path";
+import { accessSync, constants } from "node:fs";
+import { Limiter } from "../util/limiter.js";
+import { osRelease } from "./host-info.js";
+
+export const CONTENT_DIRS = ["/usr/share/xml/scap/ssg/content", "/usr/share/scap-security-guide", "/opt/scap/content"];
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  error?: string;
+}
+
+/** Runs a program without a shell; never rejects. */
+export function run(file: string, args: string[], timeoutMs = 60_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
+      resolve({ code: e ? (typeof e.code === "number" ? e.code : null) : 0, stdout: String(stdout), stderr: String(stderr), error: e && typeof e.code !== "number" ? e.message : undefined });
+    });
+  });
+}
+
+/** The program's path on PATH, or null. */
+export function which(name: string, path = process.env.PATH ?? ""): string | null {
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // next
+    }
+  }
+  return null;
+}
+
+/** SSG file-name stems this host's content would carry: debian11, ubuntu2204, rhel9, rl9, … */
+export function hostContentNames(release = osRelease()): string[] {
+  const id = (release.ID ?? "").toLowerCase();
+  const version = release.VERSION_ID ?? "";
+  const major = version.split(".")[0];
+  const names = new Set<string>();
+  const alias: Record<string, string[]> = { rocky: ["rl"], almalinux: ["almalinux", "alma"], ol: ["ol"], rhel: ["rhel"], centos: ["centos", "cs"], sles: ["sle"], opensuse: ["opensuse"], "opensuse-leap": ["opensuse"] };
+  for (const stem of alias[id] ?? [id]) {
+    if (id === "ubuntu") names.add(`${stem}${version.replace(".", "")}`);
+    else names.add(`${stem}${major}`);
+  }
+  return [...names].filter((n) => n && !/^\d*$/.test(n));
+}
+
+export function matchesHost(file: string, stems = hostContentNames()): boolean {
+  const m = /ssg-([a-z-]+\d+)-ds(?:-1\.2)?\.xml$/.exec(file);
+  return Boolean(m && stems.includes(m[1]));
+}
+
+/** Every ssg-*-ds.xml in the content directories (those that exist), in order. */
+export async function findDatastreams(dirs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names.sort()) if (/^ssg-.*-ds\.xml$/.test(n)) out.push(join(dir, n));
+  }
+  return out;
+}
+
+export interface Profile {
+  id: string;
+  title: string;
+  description: string;
+  file_path: string;
+  matches_host: boolean;
+}
+
+/** `oscap info --profiles` on each file, at most `concurrency` at once; broken files are reported, not fatal. */
+export async function listProfiles(oscap: string, files: string[], concurrency: number, onBroken: (file: string, why: string) => void): Promise<Profile[]> {
+  const limiter = new Limiter(concurrency);
+  const stems = hostContentNames();
+  const lists = await Promise.all(
+    files.map((file) =>
+      limiter.run(async () => {
+        const r = await run(oscap, ["info", "--profiles", file]);
+        if (r.code !== 0) {
+          onBroken(file, (r.stderr.trim().split("\n").pop() || r.error || `exit ${r.code}`).slice(0, 200));
+          return [];
+        }
+        return r.stdout
+          .split("\n")
+          .map((l) => /^([^:\s]+):(.*)$/.exec(l.trim()))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => ({ id: m[1], title: m[2].trim(), description: "", file_path: file, matches_host: matchesHost(file, stems) }));
+      }),
+    ),
+  );
+  return lists.flat();
+}
+
+/** "cis_level1_server" → "xccdf_org.ssgproject.content_profile_cis_level1_server"; full ids stay. */
+export function profileId(nameOrId: string): string {
+  return nameOrId.startsWith("xccdf_") ? nameOrId : `xccdf_org.ssgproject.content_profile_${nameOrId}`;
+}

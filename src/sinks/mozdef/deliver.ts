@@ -1,0 +1,87 @@
+import { goJson } from "../../util/go-json.js";
+import { HttpSender, type HttpSenderOptions } from "../../delivery/http.js";
+import { SyslogSender, type SyslogSenderOptions } from "./syslog-sender.js";
+import { SqsSender, type SqsOptions } from "../../delivery/sqs.js";
+
+type Json = Record<string, unknown>;
+
+export interface DelivererOptions {
+  /** HTTP endpoint; `batch` > 1 posts a JSON array (MozDef's /_bulk). */
+  http?: HttpSenderOptions & { batch: number };
+  syslog?: SyslogSenderOptions;
+  /** SQS replaces HTTP, as in mozdef_client. */
+  sqs?: SqsOptions;
+}
+
+/** Per event: null when every transport took it, else why not. */
+export type Outcome = string | null;
+
+/**
+ * Sends MozDef documents through the transports chosen (HTTP, SQS,
+ * syslog). The library's send() and mozdef-send both deliver through this.
+ */
+export class Deliverer {
+  readonly http?: HttpSender;
+  readonly syslog?: SyslogSender;
+  readonly sqs?: SqsSender;
+
+  constructor(readonly opts: DelivererOptions) {
+    if (opts.sqs) this.sqs = new SqsSender(opts.sqs);
+    else if (opts.http) this.http = new HttpSender(opts.http);
+    if (opts.syslog) this.syslog = new SyslogSender(opts.syslog);
+  }
+
+  get batchSize(): number {
+    return this.sqs ? 10 : this.http ? Math.max(1, this.opts.http!.batch) : 1;
+  }
+
+  /** Syslog lines cut to fit --max-size. */
+  get truncated(): number {
+    return this.syslog?.truncated ?? 0;
+  }
+
+  get retried(): number {
+    return this.http?.retried ?? 0;
+  }
+
+  /**
+   * Delivers one unit (a batch, or a single event); one outcome per event.
+   * `bodies` is the events' wire form (goJson) when the caller already made it.
+   */
+  async deliver(events: Json[], bodies: string[] = events.map((e) => goJson(e))): Promise<Outcome[]> {
+    const reasons: string[][] = events.map(() => []);
+    // Go's escaping, so a compliance event is byte for byte what MIG's plugin posted
+    if (this.sqs) {
+      (await this.sqs.send(bodies)).forEach((d, i) => d.ok || reasons[i].push(d.reason));
+    } else if (this.http) {
+      const batched = this.opts.http!.batch > 1;
+      const units = batched ? [{ body: `[${bodies.join(",")}]`, members: events.map((_, i) => i) }] : bodies.map((body, i) => ({ body, members: [i] }));
+      await Promise.all(
+        units.map(async (u) => {
+          const r = await this.http!.send({ body: u.body });
+          if (!r.ok) for (const i of u.members) reasons[i].push(`${r.reason} (after ${r.attempts} attempt${r.attempts === 1 ? "" : "s"})`);
+        }),
+      );
+    }
+    if (this.syslog) {
+      for (const [i, e] of events.entries()) {
+        const d = await this.syslog.send(e);
+        if (!d.ok) reasons[i].push(d.reason);
+      }
+    }
+    return reasons.map((r) => (r.length ? r.join("; ") : null));
+  }
+
+  /** Stops waiting retries at once (signals). */
+  stop(): void {
+    this.http?.stop();
+  }
+
+  /** Closes connections; a transport that reports a late failure (the local logger) returns its reason. */
+  async close(): Promise<string | null> {
+    await this.http?.close();
+    this.sqs?.close();
+    const s = await this.syslog?.close();
+    return s && !s.ok ? s.reason : null;
+  }
+}

@@ -1,0 +1,158 @@
+import { HttpSender, sleep } from "../../delivery/http.js";
+import type { Outcome } from "../../delivery/loop.js";
+
+type Json = Record<string, unknown>;
+
+/** A line of patchmon-send's input: the real server's body (scans[]) or the spec's single-scan payload. */
+export type PatchmonItem = { kind: "patchmon"; head: Json; scans: Json[] } | { kind: "spec"; payload: Json };
+
+export function parsePayloadLine(line: string): PatchmonItem {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch (err) {
+    throw new Error(`not JSON (${(err as Error).message})`);
+  }
+  if (o === null || typeof o !== "object" || Array.isArray(o)) throw new Error("not a JSON object");
+  const p = o as Json;
+  if (Array.isArray(p.scans)) {
+    if (typeof p.hostname !== "string" || !p.hostname) throw new Error("PatchMon payload without hostname");
+    const { scans, ...head } = p;
+    return { kind: "patchmon", head, scans: scans as Json[] };
+  }
+  if (p.profile && Array.isArray(p.results) && p.summary) return { kind: "spec", payload: p };
+  throw new Error("neither a PatchMon payload (hostname, scans[]) nor a spec scan payload (profile, summary, results[])");
+}
+
+const TRIM = 512;
+
+/** A scan small enough to go alone: no raw_output, descriptions and rationales trimmed. */
+export function shrinkScan(scan: Json): Json {
+  const { raw_output: _r, ...rest } = scan;
+  const cut = (s: unknown) => (typeof s === "string" && s.length > TRIM ? `${s.slice(0, TRIM)}… [trimmed]` : s);
+  rest.results = ((scan.results as Json[]) ?? []).map((r) => ({ ...r, ...(r.description !== undefined ? { description: cut(r.description) } : {}), ...(r.rationale !== undefined ? { rationale: cut(r.rationale) } : {}) }));
+  return rest;
+}
+
+export interface PatchmonDeliveryOptions {
+  sender: HttpSender;
+  path: string;
+  /** Largest body sent; the server's default limit is 5 MB. */
+  maxBody: number;
+  /** Requests allowed per minute (the server allows 10 per API id); 0 = no pacing. */
+  perMinute: number;
+  warn(message: string): void;
+}
+
+type ScanRef = { item: number; scan: number; data: Json };
+
+/**
+ * Packs the scans of consecutive payloads for one host into as few requests
+ * as fit the body limit, splits them again when the server says 413 (or
+ * 400 "Invalid JSON body"), and sends an oversized single scan slimmed
+ * down, saying so. A 401 stops all sending: it is a configuration error.
+ */
+export class PatchmonDelivery {
+  authFailed: string | null = null;
+  private readonly sentAt: number[] = [];
+
+  constructor(private readonly opts: PatchmonDeliveryOptions) {}
+
+  async deliver(items: PatchmonItem[]): Promise<Outcome[]> {
+    const failures = items.map(() => new Map<number, string>());
+    for (let i = 0; i < items.length; ) {
+      const it = items[i];
+      if (it.kind === "spec") {
+        const r = await this.sendSpec(it.payload);
+        if (r) failures[i].set(0, r);
+        i++;
+        continue;
+      }
+      // consecutive payloads for the same host go out together
+      const refs: ScanRef[] = [];
+      let j = i;
+      while (j < items.length && items[j].kind === "patchmon" && sameHost(items[j] as Extract<PatchmonItem, { kind: "patchmon" }>, it)) {
+        (items[j] as Extract<PatchmonItem, { kind: "patchmon" }>).scans.forEach((data, scan) => refs.push({ item: j, scan, data }));
+        j++;
+      }
+      await this.sendScans(it.head, refs, (ref, reason) => failures[ref.item].set(ref.scan, reason));
+      i = j;
+    }
+    return items.map((it, i) => {
+      const failed = failures[i];
+      if (!failed.size) return null;
+      const reason = [...new Set(failed.values())].join("; ");
+      if (it.kind === "spec" || failed.size === it.scans.length) return reason;
+      // part went through: keep only what did not, so a replay sends no duplicates
+      return { reason, line: JSON.stringify({ ...it.head, scans: it.scans.filter((_, k) => failed.has(k)) }) };
+    });
+  }
+
+  private async sendScans(head: Json, refs: ScanRef[], fail: (ref: ScanRef, reason: string) => void): Promise<void> {
+    if (!refs.length) return;
+    const body = JSON.stringify({ ...head, scans: refs.map((r) => r.data) });
+    const size = Buffer.byteLength(body);
+    if (size > this.opts.maxBody) return this.tooBig(head, refs, fail, size);
+    const r = await this.post(body);
+    if (r === "too-big") {
+      this.opts.maxBody = Math.min(this.opts.maxBody, size - 1);
+      return this.tooBig(head, refs, fail, size);
+    }
+    if (r) for (const ref of refs) fail(ref, r);
+  }
+
+  private async tooBig(head: Json, refs: ScanRef[], fail: (ref: ScanRef, reason: string) => void, size: number): Promise<void> {
+    if (refs.length > 1) {
+      const half = Math.ceil(refs.length / 2);
+      await this.sendScans(head, refs.slice(0, half), fail);
+      await this.sendScans(head, refs.slice(half), fail);
+      return;
+    }
+    const [ref] = refs;
+    const slim = shrinkScan(ref.data);
+    if (JSON.stringify(slim) === JSON.stringify(ref.data)) {
+      fail(ref, `scan '${String(ref.data.profile_name)}' is ${size} bytes, over the server's body limit even alone`);
+      return;
+    }
+    this.opts.warn(`${String(head.hostname)}: scan '${String(ref.data.profile_name)}' (${size} bytes) is over the body limit alone: sending it without raw_output and with descriptions and rationales trimmed to ${TRIM} characters`);
+    await this.sendScans(head, [{ ...ref, data: slim }], fail);
+  }
+
+  private async sendSpec(payload: Json): Promise<string | null> {
+    let body = JSON.stringify(payload);
+    if (Buffer.byteLength(body) > this.opts.maxBody) {
+      this.opts.warn(`scan '${String((payload.profile as Json)?.name)}' is over the body limit: sending it without raw_output and with descriptions trimmed`);
+      body = JSON.stringify(shrinkScan(payload));
+    }
+    const r = await this.post(body);
+    return r === "too-big" ? `scan of ${Buffer.byteLength(body)} bytes refused as too large even slimmed down (413)` : r;
+  }
+
+  /** null when accepted, "too-big" on 413 / 400 "Invalid JSON body", else why it failed. */
+  private async post(body: string): Promise<string | null | "too-big"> {
+    if (this.authFailed) return `not sent: ${this.authFailed}`;
+    await this.pace();
+    const r = await this.opts.sender.send({ body, path: this.opts.path, noRetry: new Set([401, 413]) });
+    if (r.ok) return null;
+    if (r.status === 413 || (r.status === 400 && /Invalid JSON body/i.test(r.body ?? ""))) return "too-big";
+    if (r.status === 401) {
+      this.authFailed = `credentials refused (HTTP 401${r.body ? `: ${r.body.trim().slice(0, 100)}` : ""})`;
+      return this.authFailed;
+    }
+    return `${r.reason} (after ${r.attempts} attempt${r.attempts === 1 ? "" : "s"})`;
+  }
+
+  /** The server takes 10 submissions a minute per API id: wait rather than collect 429s. */
+  private async pace(): Promise<void> {
+    const n = this.opts.perMinute;
+    if (n <= 0) return;
+    const now = Date.now();
+    while (this.sentAt.length && now - this.sentAt[0] >= 60_000) this.sentAt.shift();
+    if (this.sentAt.length >= n) await sleep(60_000 - (now - this.sentAt[0]));
+    this.sentAt.push(Date.now());
+  }
+}
+
+function sameHost(a: Extract<PatchmonItem, { kind: "patchmon" }>, b: PatchmonItem): boolean {
+  return b.kind === "patchmon" && a.head.hostname === b.head.hostname && a.head.machine_id === b.head.machine_id;
+}

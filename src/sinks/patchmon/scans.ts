@@ -1,0 +1,112 @@
+import type { PatchmonScan, RuleResult, RuleStatus, ScanPayload, ScanResult, Scanner } from "../../types.js";
+
+export interface ScanGroup {
+  target: string;
+  scanner: Scanner;
+  profileId: string;
+  profileTitle?: string;
+  benchmarkVersion?: string;
+  testResultId: string;
+  startedAt?: string;
+  completedAt?: string;
+  counts: Record<RuleStatus, number>;
+  results: ScanResult[];
+}
+
+const STATUSES: readonly RuleStatus[] = ["pass", "fail", "warn", "skip", "notapplicable", "error"];
+
+/** Checks a parsed line is a RuleResult; returns why not, or null. */
+export function ruleResultProblem(o: unknown): string | null {
+  if (o === null || typeof o !== "object" || Array.isArray(o)) return "not a JSON object";
+  const r = o as Partial<RuleResult>;
+  if (typeof r.rule_ref !== "string" || !r.rule_ref) return "rule_ref missing";
+  if (!STATUSES.includes(r.status as RuleStatus)) return `status must be one of ${STATUSES.join(", ")}`;
+  if (r.scanner !== "openscap" && r.scanner !== "docker-bench") return "scanner must be openscap or docker-bench";
+  if (typeof r.target !== "string") return "target missing";
+  return null;
+}
+
+/**
+ * Groups RuleResults by (target, scanner, profile, test_result_id). Each
+ * group keeps only the fields a payload carries, so the input is held once.
+ */
+export class ScanGroups {
+  private readonly byKey = new Map<string, ScanGroup>();
+
+  add(r: RuleResult): void {
+    const profileId = r.profile?.id ?? r.profile?.title ?? "";
+    const testResultId = r.test_result_id ?? "";
+    const key = JSON.stringify([r.target, r.scanner, profileId, testResultId]);
+    let g = this.byKey.get(key);
+    if (!g) {
+      g = { target: r.target, scanner: r.scanner, profileId, profileTitle: r.profile?.title, benchmarkVersion: r.benchmark?.version, testResultId, counts: { pass: 0, fail: 0, warn: 0, skip: 0, notapplicable: 0, error: 0 }, results: [] };
+      this.byKey.set(key, g);
+    }
+    g.counts[r.status]++;
+    if (r.started_at && (!g.startedAt || r.started_at < g.startedAt)) g.startedAt = r.started_at;
+    if (r.completed_at && (!g.completedAt || r.completed_at > g.completedAt)) g.completedAt = r.completed_at;
+    const s: ScanResult = { rule_ref: r.rule_ref, title: r.title ?? "", severity: r.severity ?? "unknown", status: r.status };
+    for (const k of ["description", "rationale", "section", "finding", "actual", "expected", "remediation"] as const) if (typeof r[k] === "string") s[k] = r[k];
+    g.results.push(s);
+  }
+
+  get groups(): ScanGroup[] {
+    return [...this.byKey.values()];
+  }
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+function profileName(g: ScanGroup): string {
+  return g.profileId || (g.scanner === "docker-bench" ? "docker-bench-security" : "unknown");
+}
+
+function times(g: ScanGroup, now: string) {
+  const started = g.startedAt ?? g.completedAt ?? now;
+  return { started, completed: g.completedAt ?? started };
+}
+
+/** The spec's payload, without its results (they are written one by one). */
+export function specHead(g: ScanGroup, now: string): Omit<ScanPayload, "results"> {
+  const c = g.counts;
+  const total = g.results.length;
+  const t = times(g, now);
+  const profile: ScanPayload["profile"] = { name: profileName(g), type: g.scanner };
+  if (g.benchmarkVersion) profile.version = g.benchmarkVersion;
+  return {
+    profile,
+    started_at: t.started,
+    completed_at: t.completed,
+    status: "completed",
+    summary: { total_rules: total, passed: c.pass, failed: c.fail, warnings: c.warn, skipped: c.skip + c.notapplicable, errors: c.error, score: total ? round2((c.pass / total) * 100) : 0 },
+  };
+}
+
+/** A scan as PatchMon's agent reports it: errors count as failed, its score leaves out skipped and not applicable. */
+export function patchmonHead(g: ScanGroup, now: string): Omit<PatchmonScan, "results"> {
+  const c = g.counts;
+  const total = g.results.length;
+  const t = times(g, now);
+  const scored = total - c.skip - c.notapplicable;
+  return {
+    profile_name: profileName(g),
+    profile_type: g.scanner,
+    status: "completed",
+    score: scored > 0 ? round2((c.pass / scored) * 100) : 0,
+    total_rules: total,
+    passed: c.pass,
+    failed: c.fail + c.error,
+    warnings: c.warn,
+    skipped: c.skip,
+    not_applicable: c.notapplicable,
+    started_at: t.started,
+    completed_at: t.completed,
+  };
+}
+
+/** PatchMon stores no rationale field per result: the agent appends it to the description. */
+export function patchmonResult(r: ScanResult): Record<string, unknown> {
+  const { rationale, ...rest } = r;
+  if (rationale) rest.description = rest.description ? `${rest.description}\n\nRationale: ${rationale}` : `Rationale: ${rationale}`;
+  return rest;
+}
