@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fresh-machine set-up: the Debian packages the tests and benchmarks use, then the npm packages
-# (npm ci also builds dist/ through the `prepare` script, so every bin/ command is runnable).
+# (npm ci also builds dist/ through the `prepare` script, so every bin/ command is runnable), and npm link.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SUDO=""
@@ -14,3 +14,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends openscap-scanner ssg-debian ssg-debderived libxml2-utils python3-lxml util-linux mount time bc \
   rsyslog bsdutils openssl >/dev/null
 npm ci
+# every command on PATH by name (symlinks in `npm prefix -g`/bin to this checkout's bin/)
+$SUDO npm link --ignore-scripts --no-audit --no-fund

@@ -1,4 +1,5 @@
 import type { Argv } from "yargs";
+import { readFileSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { Readable, type Writable } from "node:stream";
 import { PipeError, exitCodeFor, formatError } from "../errors.js";
@@ -15,8 +16,10 @@ export interface Io {
 export interface CommandSpec<A> {
   name: string;
   usage: string;
-  /** [command line, what it does] pairs shown under --help. */
+  /** [command line, what it does] pairs shown under --help, each command on one line so it can be copied. */
   examples: [string, string][];
+  /** The exit codes beyond the usual 0, 1 and 2, for --help (`3 scanner not available`). */
+  extraExitCodes?: string[];
   /** Declares the options (yargs); positional file arguments are `_`. */
   options(y: Argv): Argv<A>;
   /**
@@ -48,6 +51,7 @@ export async function runCli<A>(spec: CommandSpec<A>, argv: string[] = process.a
   try {
     args = spec.plainDefaults && argv.every((arg) => arg === "-" || !arg.startsWith("-")) ? { ...spec.plainDefaults, _: argv } : await parseArgs(spec, argv);
   } catch (err) {
+    if (err instanceof Answered) return;
     process.stderr.write(`${formatError(spec.name, err)}\n`);
     if (exitCodeFor(err) === 2) process.stderr.write(`Try '${spec.name} --help' for more information.\n`);
     process.exitCode = exitCodeFor(err);
@@ -67,23 +71,55 @@ export async function runCli<A>(spec: CommandSpec<A>, argv: string[] = process.a
   }
 }
 
-/** Parses the command line with yargs: --help, usage errors (exit 2), the options the spec declares. */
-export async function parseArgs<A>(spec: CommandSpec<A>, argv: string[]): Promise<A & { _: (string | number)[] }> {
+/** Thrown by parseArgs when it has answered --help or --version: nothing to run, exit 0. */
+export class Answered extends Error {}
+
+/**
+ * Parses the command line with yargs: usage errors (exit 2), the options the
+ * spec declares. --help and --version (-h, -V) are answered here, on stdout,
+ * before any option is checked.
+ */
+export async function parseArgs<A>(spec: CommandSpec<A>, argv: string[], out: Writable = process.stdout): Promise<A & { _: (string | number)[] }> {
   const { default: yargs } = await import("yargs");
-  let parser = yargs(argv)
-    .scriptName(spec.name)
-    .usage(spec.usage)
-    .strictOptions()
-    .help("help")
-    .alias("help", "h")
-    .version(false)
-    .wrap(Math.min(100, process.stdout.columns || 100))
-    .fail((message, error) => {
-      throw new PipeError("E_USAGE", message ?? error?.message ?? "invalid arguments");
-    })
-    .epilogue("Exit codes: 0 success, 1 bad input or failure (some records not produced or delivered), 2 usage error.");
-  for (const [cmd, what] of spec.examples) parser = parser.example(cmd, what);
-  return (await spec.options(parser).parseAsync()) as A & { _: (string | number)[] };
+  const width = Math.min(100, (out as NodeJS.WriteStream).columns || 100);
+  const parser = spec.options(
+    yargs(argv)
+      .scriptName(spec.name)
+      .usage(spec.usage)
+      .strictOptions()
+      .help(false)
+      .option("help", { alias: "h", type: "boolean", describe: "show this help" })
+      .version(false)
+      .option("version", { alias: "V", type: "boolean", describe: "show the version" })
+      .wrap(width)
+      .fail((message, error) => {
+        throw new PipeError("E_USAGE", message ?? error?.message ?? "invalid arguments");
+      }),
+  );
+  const asked = argv.slice(0, argv.includes("--") ? argv.indexOf("--") : argv.length);
+  if (asked.includes("--version") || asked.includes("-V")) {
+    out.write(`${spec.name} ${packageVersion()}\n`);
+    throw new Answered();
+  }
+  if (asked.includes("--help") || asked.includes("-h")) {
+    out.write(`${await parser.getHelp()}\n\n${helpTail(spec)}`);
+    throw new Answered();
+  }
+  return (await parser.parseAsync()) as A & { _: (string | number)[] };
+}
+
+/** Examples (each command whole on its own line, then what it does) and exit codes. */
+function helpTail(spec: CommandSpec<unknown>): string {
+  const examples = spec.examples.map(([cmd, what]) => `  ${cmd.replace(/\$0/g, spec.name)}\n      ${what}\n`).join("");
+  const codes = ["0 success", "1 bad input or failure (some records not produced or delivered)", "2 usage error", ...(spec.extraExitCodes ?? [])];
+  return `Examples:\n${examples}\nExit codes:\n${codes.map((c) => `  ${c}\n`).join("")}`;
+}
+
+let version: string | undefined;
+/** The package's version, read once from its package.json (two folders up from both src/cli and dist/cli). */
+export function packageVersion(): string {
+  version ??= (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  return version;
 }
 
 /**

@@ -157,11 +157,12 @@ interface Args {
 export const spec: CommandSpec<Args> = {
   name: "scan-run",
   usage:
-    "$0 openscap --profile ID|NAME [--datastream FILE] [--tailoring-file F] [--rule R]...\n$0 docker-bench [--script docker-bench-security.sh]\n\nRuns a scanner and streams its result document to stdout: OpenSCAP's ARF (oscap exit 2, some rules failed, is success) or Docker Bench's JSON log. Results are written to a private temporary directory that is always removed. Exit 3: scanner not available.",
+    "$0 openscap --profile ID|NAME [--datastream FILE] [--tailoring-file F] [--rule R]...\n$0 docker-bench [--script docker-bench-security.sh]\n\nRuns a scanner and streams its result document to stdout: OpenSCAP's ARF (oscap exit 2, some rules failed, is success) or Docker Bench's JSON log. Results are written to a private temporary directory that is always removed.",
   examples: [
     ["$0 openscap --profile cis_level1_server | xccdf2rules | rules2scan | patchmon-send", "the PatchMon agent's OpenSCAP scan"],
     ["$0 docker-bench | dockerbench2rules | rules2scan | patchmon-send", "the Docker Bench scan"],
   ],
+  extraExitCodes: ["3 scanner not available", "130/143 interrupted (SIGINT/SIGTERM)"],
   options: (y) =>
     y
       .command("openscap", "run oscap xccdf eval")
