@@ -1,6 +1,9 @@
-// Builds the benchmark inputs from real files: a rule-heavy ARF (the rule-results of a real host's
-// ARF repeated inside its TestResult) and an OVAL-heavy ARF (a real oscap run's OVAL system data
-// repeated inside its oval_results), each at least TARGET_MB. Written in pieces: flat memory.
+// Builds the benchmark inputs from real files, each at least TARGET_MB, written in pieces (flat memory):
+// - rule-heavy-real: the bundled real Debian 11 scan's rule-results repeated inside its TestResult. Its
+//   Benchmark is a real SSG one whose Rules carry full descriptions, rationales and fixes, so output lines
+//   average ~6.4 KB, the shape of real SSG scans (a real Ubuntu 22.04 CIS scan: ~10 KB). The primary row.
+// - rule-heavy: a Foreman ARF's rule-results repeated (output lines ~1.9 KB): the earlier, friendlier row.
+// - oval-heavy: the bundled real scan's OVAL system data repeated inside its oval_results.
 import { openSync, writeSync, closeSync, readFileSync, existsSync, statSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
@@ -28,4 +31,5 @@ console.log(build("rule-heavy.arf.xml", firefox, firefox.indexOf("<rule-result "
 const stdout = gunzipSync(readFileSync(bundledArf)).toString("utf8");
 const end = "</arf:asset-report-collection>";
 const arf = stdout.slice(stdout.indexOf("<?xml"), stdout.indexOf(end) + end.length) + "\n";
+console.log(build("rule-heavy-real.arf.xml", arf, arf.indexOf("<rule-result "), arf.lastIndexOf("</rule-result>") + "</rule-result>".length));
 console.log(build("oval-heavy.arf.xml", arf, arf.indexOf("<system_data>") + "<system_data>".length, arf.indexOf("</system_data>")));

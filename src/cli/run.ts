@@ -1,9 +1,9 @@
 import type { Argv } from "yargs";
-import { readFileSync } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { Readable, type Writable } from "node:stream";
 import { PipeError, exitCodeFor, formatError } from "../errors.js";
 import { ndjsonWriter } from "../streams/ndjson.js";
+import { packageVersion } from "./fast-path.js";
 
 export interface Io {
   stdout: Writable;
@@ -113,13 +113,6 @@ function helpTail(spec: CommandSpec<unknown>): string {
   const examples = spec.examples.map(([cmd, what]) => `  ${cmd.replace(/\$0/g, spec.name)}\n      ${what}\n`).join("");
   const codes = ["0 success", "1 bad input or failure (some records not produced or delivered)", "2 usage error", ...(spec.extraExitCodes ?? [])];
   return `Examples:\n${examples}\nExit codes:\n${codes.map((c) => `  ${c}\n`).join("")}`;
-}
-
-let version: string | undefined;
-/** The package's version, read once from its package.json (two folders up from both src/cli and dist/cli). */
-export function packageVersion(): string {
-  version ??= (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
-  return version;
 }
 
 /**
