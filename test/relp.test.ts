@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "node:net";
+import { encodeFrame, followingTxnr, RelpClient, RelpParser, RELP_MAX_TXNR, type RelpFrame } from "../src/sinks/syslog/relp.js";
+import { PipeError } from "../src/errors.js";
+import { haveImrelp, startRelpRsyslog, type RelpRsyslog } from "./helpers/rsyslog-relp.js";
+import { startRelpPeer, type RelpPeer } from "./helpers/relp-peer.js";
+
+const syslogLine = (i: number) => `<134>1 2026-01-02T03:04:05Z relp-test.example.net relp.test - - - line ${i}`;
+const lineNumber = (line: string) => Number(/ line (\d+)$/.exec(line)?.[1] ?? NaN);
+const text = (f: RelpFrame) => `${f.txnr} ${f.command} ${f.data.toString()}`;
+
+describe("RELP framing", () => {
+  it("encodes a frame with data, and one without (no space before the trailer)", () => {
+    expect(encodeFrame(7, "syslog", Buffer.from("héllo")).toString()).toBe("7 syslog 6 héllo\n");
+    expect(encodeFrame(0, "serverclose", Buffer.alloc(0)).toString()).toBe("0 serverclose 0\n");
+  });
+
+  it("parses frames split anywhere, binary-safe, LFs inside data included", () => {
+    const wire = Buffer.concat([
+      encodeFrame(1, "rsp", Buffer.from("200 OK\nrelp_version=0\ncommands=syslog\n")),
+      encodeFrame(2, "rsp", Buffer.from("500 bad\u00e9")),
+      encodeFrame(0, "serverclose", Buffer.alloc(0)),
+    ]);
+    const parser = new RelpParser();
+    const frames: RelpFrame[] = [];
+    for (let i = 0; i < wire.length; i++) frames.push(...parser.push(wire.subarray(i, i + 1)));
+    expect(frames.map(text)).toEqual(["1 rsp 200 OK\nrelp_version=0\ncommands=syslog\n", "2 rsp 500 badé", "0 serverclose "]);
+  });
+
+  it("rejects what is not RELP framing", () => {
+    expect(() => new RelpParser().push(Buffer.from("HTTP/1.1 400 Bad Request\r\n"))).toThrow(/bad RELP header/);
+    expect(() => new RelpParser().push(Buffer.from("3 rsp 6 200 OKX"))).toThrow(/no LF after its data/);
+    expect(() => new RelpParser().push(Buffer.from("x".repeat(80)))).toThrow(/no RELP header/);
+  });
+});
+
+describe("RELP client against a scripted server", () => {
+  let peer: RelpPeer | undefined;
+  afterAll(async () => peer?.close());
+
+  it("a 500 rsp rejects that line with the server's text; the others are acknowledged", async () => {
+    peer = await startRelpPeer((f) => (f.data.toString() === "bad" ? "500 message rejected by policy" : "ok"));
+    const client = new RelpClient({ host: "127.0.0.1", port: peer.port, window: 4 });
+    const results = await Promise.allSettled(["a", "b", "bad", "c", "d"].map((l) => client.send(l)));
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+    const err = (results[2] as PromiseRejectedResult).reason;
+    expect(err).toBeInstanceOf(PipeError);
+    expect(err.message).toBe(`relp://127.0.0.1:${peer.port} refused the line: 500 message rejected by policy`);
+    await client.close();
+    expect(client.stats()).toEqual({ sent: 5, acked: 4, refused: 1, resent: 0, reconnects: 0, failed: 0 });
+    // one session: open is txnr 1, the lines 2..6, close 7; the refused line was not re-sent
+    expect(peer.connections.map((c) => c.frames.map((f) => `${f.txnr} ${f.command}`))).toEqual([
+      ["1 open", "2 syslog", "3 syslog", "4 syslog", "5 syslog", "6 syslog", "7 close"],
+    ]);
+    expect(peer.connections[0].frames[0].data.toString()).toMatch(/^relp_version=0\nrelp_software=compliance-pipes,[^\n]+\ncommands=syslog$/);
+    await peer.close();
+  });
+
+  it("a refused session (rsyslog's answer to an open without the syslog command) fails every waiting line, without retrying", async () => {
+    peer = await startRelpPeer((f) => (f.command === "open" ? "500 required command not supported by client" : "ok"));
+    const client = new RelpClient({ host: "127.0.0.1", port: peer.port });
+    const results = await Promise.allSettled([client.send("a"), client.send("b")]);
+    expect(results.map((r) => r.status === "rejected" && r.reason.message)).toEqual([
+      `relp://127.0.0.1:${peer.port} refused the session: 500 required command not supported by client`,
+      `relp://127.0.0.1:${peer.port} refused the session: 500 required command not supported by client`,
+    ]);
+    expect(client.stats()).toMatchObject({ sent: 0, failed: 2, reconnects: 0 });
+    expect(peer.connections.length).toBe(1);
+    await client.close();
+    await peer.close();
+  });
+
+  it("serverclose with lines unanswered: reconnects, a new session from txnr 1, the unanswered lines written again first", async () => {
+    // first connection: answers open and the first two lines, takes two more without answering, then closes
+    peer = await startRelpPeer((f, conn) => {
+      if (conn.index > 0 || f.command === "open") return "ok";
+      const syslogFrames = conn.frames.filter((x) => x.command === "syslog").length;
+      if (syslogFrames <= 2) return "ok";
+      if (syslogFrames === 4) conn.serverclose();
+      return null;
+    });
+    const warnings: string[] = [];
+    const client = new RelpClient({ host: "127.0.0.1", port: peer.port, window: 8, initialBackoffMs: 1, onWarning: (w) => warnings.push(w) });
+    await Promise.all(["l0", "l1", "l2", "l3"].map((l) => client.send(l)));
+    await client.close();
+    const lines = (c: number) => peer!.connections[c].frames.filter((f) => f.command === "syslog").map((f) => `${f.txnr}:${f.data}`);
+    expect(lines(0)).toEqual(["2:l0", "3:l1", "4:l2", "5:l3"]);
+    expect(text(peer.connections[1].frames[0])).toMatch(/^1 open relp_version=0\n/);
+    expect(lines(1)).toEqual(["2:l2", "3:l3"]);
+    expect(client.stats()).toEqual({ sent: 4, acked: 4, refused: 0, resent: 2, reconnects: 1, failed: 0 });
+    expect(warnings.join("\n")).toMatch(/serverclose.*2 lines unacknowledged/);
+    await peer.close();
+  });
+
+  it("no rsp within timeoutMs: the connection is dropped and the line written again on a new one", async () => {
+    peer = await startRelpPeer((f, conn) => (conn.index === 0 && f.command === "syslog" ? null : "ok"));
+    const client = new RelpClient({ host: "127.0.0.1", port: peer.port, timeoutMs: 200, initialBackoffMs: 1 });
+    await client.send("silent at first");
+    await client.close();
+    expect(peer.connections.map((c) => c.frames.filter((f) => f.command === "syslog").length)).toEqual([1, 1]);
+    expect(client.stats()).toMatchObject({ sent: 1, acked: 1, resent: 1, reconnects: 1 });
+    await peer.close();
+  });
+
+  it("an unreachable server: waiting lines are rejected after giveUpAfterMs, with the reason", async () => {
+    peer = await startRelpPeer(() => "ok");
+    const port = peer.port;
+    await peer.close();
+    peer = undefined;
+    const client = new RelpClient({ host: "127.0.0.1", port, initialBackoffMs: 5, maxBackoffMs: 20, giveUpAfterMs: 300 });
+    const err = await client.send("nowhere").catch((e: Error) => e);
+    expect(err).toBeInstanceOf(PipeError);
+    expect((err as Error).message).toMatch(new RegExp(`^relp://127.0.0.1:${port}: nothing acknowledged for \\d+ s; last problem: .*ECONNREFUSED`));
+    expect(client.stats()).toMatchObject({ sent: 0, acked: 0, failed: 1 });
+    await client.close();
+  });
+
+  it("too big a line is refused before it is sent (imrelp would abort the session on it)", async () => {
+    const client = new RelpClient({ host: "127.0.0.1", port: 9, maxDataBytes: 10 });
+    await expect(client.send("12345678901")).rejects.toThrow(/line of 11 bytes is over RELP's 10-byte frame limit/);
+    await client.close();
+    expect(client.stats().sent).toBe(0);
+  });
+
+  it("txnr wraps from 999999999 to 1", () => {
+    expect(RELP_MAX_TXNR).toBe(999_999_999);
+    expect([1, 41, RELP_MAX_TXNR - 1, RELP_MAX_TXNR].map(followingTxnr)).toEqual([2, 42, RELP_MAX_TXNR, 1]);
+  });
+});
+
+describe.skipIf(!haveImrelp())("RELP client against a real rsyslogd (imrelp)", () => {
+  let rs: RelpRsyslog;
+  beforeAll(async () => {
+    rs = await startRelpRsyslog();
+  });
+  afterAll(async () => {
+    await rs?.stop();
+  });
+
+  it("delivers every line, acknowledged, in order, byte for byte; close() ends the session", async () => {
+    const client = new RelpClient({ host: "127.0.0.1", port: rs.port, window: 32 });
+    const lines = [...Array.from({ length: 500 }, (_, i) => syslogLine(i)), "<134>1 - h app - - - unicode: é ✓ 日本", ""];
+    await Promise.all(lines.map((l) => client.send(l)));
+    expect(client.stats()).toEqual({ sent: 502, acked: 502, refused: 0, resent: 0, reconnects: 0, failed: 0 });
+    await client.close();
+    expect(rs.lines()).toEqual(lines);
+  });
+
+  it("refuses a session whose open does not offer the syslog command (what the scripted 500 above mirrors)", async () => {
+    const socket = connect({ host: "127.0.0.1", port: rs.port });
+    const parser = new RelpParser();
+    const frames: RelpFrame[] = [];
+    const offer = Buffer.from("relp_version=0\nrelp_software=test");
+    socket.write(encodeFrame(1, "open", offer));
+    await new Promise<void>((resolve) => {
+      socket.on("data", (d: Buffer) => frames.push(...parser.push(d)));
+      socket.on("close", () => resolve());
+    });
+    expect(frames.map(text)).toEqual(["1 rsp 500 required command not supported by client", "0 serverclose "]);
+  });
+});
