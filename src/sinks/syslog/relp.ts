@@ -30,8 +30,9 @@
  * - librelp's frames hold at most 128 KiB of data by default, and imrelp aborts the session on a
  *   bigger one, so such lines are refused here instead of being re-sent forever.
  * What "acknowledged" means is the server's business: rsyslog answers 200 once the line is in its
- * main queue, so with an in-memory main queue a line acknowledged just before a shutdown can still
- * be lost inside rsyslog (a disk-assisted or direct main queue avoids that).
+ * main queue, so with an in-memory main queue a line acknowledged just before a shutdown is lost
+ * inside rsyslog if the queue cannot be drained within its shutdown timeout (a direct or
+ * disk-assisted main queue avoids that).
  */
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
@@ -323,7 +324,7 @@ export class RelpClient {
     }
     const delay = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** this.failuresInARow);
     this.failuresInARow++;
-    this.warn(`${this.url}: ${why}; ${unanswered.length} lines unacknowledged; reconnecting in ${delay} ms`);
+    this.warn(`${this.url}: ${why}; ${this.queue.filter((p) => p.writes > 0).length} lines written and not acknowledged; reconnecting in ${delay} ms`);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.pump();
