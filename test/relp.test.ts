@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
+import { join } from "node:path";
 import { encodeFrame, followingTxnr, RelpClient, RelpParser, RELP_MAX_TXNR, type RelpFrame } from "../src/sinks/syslog/relp.js";
 import { PipeError } from "../src/errors.js";
 import { haveImrelp, startRelpRsyslog, type RelpRsyslog } from "./helpers/rsyslog-relp.js";
 import { startRelpPeer, type RelpPeer } from "./helpers/relp-peer.js";
+import { makePki } from "./helpers/tls.js";
 
 const syslogLine = (i: number) => `<134>1 2026-01-02T03:04:05Z relp-test.example.net relp.test - - - line ${i}`;
 const lineNumber = (line: string) => Number(/ line (\d+)$/.exec(line)?.[1] ?? NaN);
@@ -176,6 +179,24 @@ describe.skipIf(!haveImrelp())("RELP client against a real rsyslogd (imrelp)", (
       socket.on("close", () => resolve());
     });
     expect(frames.map(text)).toEqual(["1 rsp 500 required command not supported by client", "0 serverclose "]);
+  });
+});
+
+describe.skipIf(!haveImrelp())("RELP over TLS to a real rsyslogd (imrelp tls=on, client certificates)", () => {
+  it("delivers and acknowledges every line", async () => {
+    const pki = makePki();
+    const rs = await startRelpRsyslog({ tls: { caFile: pki.caFile, certFile: join(pki.dir, "server.pem"), keyFile: join(pki.dir, "server.key") } });
+    try {
+      const tls = { ca: pki.ca, cert: readFileSync(pki.clientCertFile), key: readFileSync(pki.clientKeyFile) };
+      const client = new RelpClient({ host: "127.0.0.1", port: rs.port, tls });
+      const lines = Array.from({ length: 50 }, (_, i) => syslogLine(i));
+      await Promise.all(lines.map((l) => client.send(l)));
+      await client.close();
+      expect(client.stats()).toMatchObject({ sent: 50, acked: 50, resent: 0 });
+      expect(rs.lines()).toEqual(lines);
+    } finally {
+      await rs.stop();
+    }
   });
 });
 

@@ -28,6 +28,8 @@ export interface RelpRsyslogOptions {
    * left in a queue at shutdown); "memory": rsyslog's default in-memory queue.
    */
   mainQueue?: "direct" | "memory";
+  /** imrelp tls="on", clients must show a certificate signed by caFile (authMode certvalid). */
+  tls?: { caFile: string; certFile: string; keyFile: string };
 }
 
 /**
@@ -41,11 +43,14 @@ export async function startRelpRsyslog(opts: RelpRsyslogOptions = {}): Promise<R
   const out = join(dir, "received.log");
   const conf = join(dir, "rsyslog.conf");
   const queue = opts.mainQueue === "memory" ? "" : `main_queue(queue.type="Direct")\n`;
+  const tls = opts.tls
+    ? ` tls="on" tls.caCert="${opts.tls.caFile}" tls.myCert="${opts.tls.certFile}" tls.myPrivKey="${opts.tls.keyFile}" tls.authMode="certvalid"`
+    : "";
   writeFileSync(
     conf,
     `global(workDirectory="${dir}")
 ${queue}module(load="imrelp")
-input(type="imrelp" address="127.0.0.1" port="${port}" ruleset="relp")
+input(type="imrelp" address="127.0.0.1" port="${port}" ruleset="relp"${tls})
 template(name="rawOnly" type="string" string="%rawmsg%\\n")
 ruleset(name="relp") {
   action(type="omfile" file="${out}" template="rawOnly")
