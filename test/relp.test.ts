@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { encodeFrame, followingTxnr, RelpClient, RelpParser, RELP_MAX_TXNR, type RelpFrame } from "../src/sinks/syslog/relp.js";
@@ -156,7 +156,7 @@ describe.skipIf(!haveImrelp())("RELP client against a real rsyslogd (imrelp)", (
     rs = await startRelpRsyslog();
   });
   afterAll(async () => {
-    await rs?.stop();
+    await rs?.dispose();
   });
 
   it("delivers every line, acknowledged, in order, byte for byte; close() ends the session", async () => {
@@ -195,7 +195,8 @@ describe.skipIf(!haveImrelp())("RELP over TLS to a real rsyslogd (imrelp tls=on,
       expect(client.stats()).toMatchObject({ sent: 50, acked: 50, resent: 0 });
       expect(rs.lines()).toEqual(lines);
     } finally {
-      await rs.stop();
+      await rs.dispose();
+      rmSync(pki.dir, { recursive: true, force: true });
     }
   });
 });
@@ -273,7 +274,7 @@ async function throughRestarts(rs: RelpRsyslog, opts: { total: number; restartEv
 describe.skipIf(!haveImrelp())("RELP through rsyslogd restarts", () => {
   it("10,000 lines through 5 restarts of rsyslogd: every line delivered, duplicates counted", async () => {
     const rs = await startRelpRsyslog({ mainQueue: "direct" });
-    const r = await throughRestarts(rs, { total: 10_000, restartEvery: 1_500, restarts: 5, outstanding: 512 });
+    const r = await throughRestarts(rs, { total: 10_000, restartEvery: 1_500, restarts: 5, outstanding: 512 }).finally(() => rs.dispose());
     console.log(`RELP restart test: ${JSON.stringify({ ...r, missing: r.missing.length, events: undefined })}`);
     expect(r.restarts).toBe(5);
     expect(r.stats.reconnects, r.events.join("\n")).toBeGreaterThanOrEqual(5);

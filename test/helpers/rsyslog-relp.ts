@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,8 @@ export interface RelpRsyslog {
   stop(): Promise<void>;
   /** What rsyslogd said on stderr, all runs. */
   stderr(): string;
+  /** Stops rsyslogd and removes its directory. */
+  dispose(): Promise<void>;
 }
 
 export interface RelpRsyslogOptions {
@@ -87,6 +89,10 @@ ruleset(name="relp") {
     start,
     stop,
     stderr: () => stderr,
+    dispose: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
