@@ -55,7 +55,7 @@ describe("RELP client against a scripted server", () => {
     expect(peer.connections.map((c) => c.frames.map((f) => `${f.txnr} ${f.command}`))).toEqual([
       ["1 open", "2 syslog", "3 syslog", "4 syslog", "5 syslog", "6 syslog", "7 close"],
     ]);
-    expect(peer.connections[0].frames[0].data.toString()).toMatch(/^relp_version=0\nrelp_software=compliance-pipes,[^\n]+\ncommands=syslog$/);
+    expect(peer.connections[0].frames[0].data.toString()).toMatch(/^relp_version=0\nrelp_software=compliance-pipes\ncommands=syslog$/);
     await peer.close();
   });
 

@@ -76,7 +76,8 @@ export interface RelpStats {
 export const RELP_MAX_TXNR = 999_999_999;
 /** The txnr after this one: they wrap from 999999999 to 1 (0 is for hints). */
 export const followingTxnr = (txnr: number) => (txnr >= RELP_MAX_TXNR ? 1 : txnr + 1);
-const SOFTWARE = "compliance-pipes,0.1.0,https://github.com/compliance-pipes";
+/** The relp_software offer: only its first part, the name, is required. */
+const SOFTWARE = "compliance-pipes";
 
 interface Pending {
   data: Buffer;
