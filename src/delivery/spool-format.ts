@@ -26,20 +26,26 @@ function hex8(n: number): string {
   return n.toString(16).padStart(8, "0");
 }
 
-function recordCrc(id: number, record: Buffer): number {
+function recordCrc(id: number, record: Buffer | string): number {
   return crc32(record, crc32(`${id}:`));
 }
 
-const NEWLINE = Buffer.from("\n");
-
-/** The bytes of one segment line, as [check and space, record, newline] (the record is not copied). */
-export function frameRecord(id: number, record: Buffer): Buffer[] {
-  return [Buffer.from(`${hex8(recordCrc(id, record))} `, "latin1"), record, NEWLINE];
+/** Segment lines for records, one after another in one buffer of `total` bytes (the sum of their framed lengths). */
+export function frameRecords(records: readonly { id: number; line: string }[], total: number): Buffer {
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const { id, line } of records) {
+    at += out.write(hex8(recordCrc(id, line)), at, "latin1");
+    out[at++] = 0x20;
+    at += out.write(line, at, "utf8");
+    out[at++] = 0x0a;
+  }
+  return out;
 }
 
 /** Bytes a record takes in a segment. */
-export function framedLength(record: Buffer): number {
-  return 9 + record.length + 1;
+export function framedLength(record: string): number {
+  return 9 + Buffer.byteLength(record, "utf8") + 1;
 }
 
 /** The record in a segment line (without its newline), or undefined when the line fails its check. */

@@ -79,7 +79,7 @@ import { mkdir, open, readdir, stat, truncate, unlink, rename, type FileHandle }
 import { join } from "node:path";
 import { PipeError } from "../errors.js";
 import { DoneSet } from "./spool-done.js";
-import { decodeAckRange, decodeRecord, encodeAckRange, frameRecord, framedLength, readFileLines, segmentFirstId, segmentName } from "./spool-format.js";
+import { decodeAckRange, decodeRecord, encodeAckRange, frameRecords, framedLength, readFileLines, segmentFirstId, segmentName } from "./spool-format.js";
 import { lockSpoolDir } from "./spool-lock.js";
 
 export type SpoolId = number;
@@ -159,15 +159,14 @@ function deferred<T>(): Deferred<T> {
 }
 
 interface Waiting {
-  body: Buffer;
+  line: string;
+  /** Its framed length in a segment. */
+  bytes: number;
   done: Deferred<SpoolId>;
 }
 
-interface Admitted {
+interface Admitted extends Waiting {
   id: SpoolId;
-  frame: Buffer[];
-  bytes: number;
-  done: Deferred<SpoolId>;
 }
 
 interface AckBatch {
@@ -198,6 +197,8 @@ export class Spool {
   private group: Admitted[] = [];
   private groupBytes = 0;
   private acks: AckBatch = { ids: [], done: deferred() };
+  /** The batch being written, if any. */
+  private writingAcks: Promise<void> | null = null;
 
   private pumping: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -288,12 +289,12 @@ export class Spool {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closing) return Promise.reject(new PipeError("E_INTERNAL", "spool is closed"));
     if (line.includes("\n")) return Promise.reject(new PipeError("E_INTERNAL", "a spool record cannot contain a newline"));
-    const body = Buffer.from(line, "utf8");
-    if (framedLength(body) > this.maxBytes) {
-      return Promise.reject(new PipeError("E_USAGE", `a record of ${body.length} bytes is larger than the spool's maximum of ${this.maxBytes} bytes`, { position: { source: this.dir } }));
+    const bytes = framedLength(line);
+    if (bytes > this.maxBytes) {
+      return Promise.reject(new PipeError("E_USAGE", `a record of ${bytes} bytes is larger than the spool's maximum of ${this.maxBytes} bytes`, { position: { source: this.dir } }));
     }
     const done = deferred<SpoolId>();
-    this.waiting.push({ body, done });
+    this.waiting.push({ line, bytes, done });
     this.admit();
     this.kick();
     return done.promise;
@@ -305,47 +306,56 @@ export class Spool {
    * consumer (up to `readAhead` items or 16 MiB) so appends share fsyncs.
    */
   async *feed<T>(source: AsyncIterable<T>, toLine: (item: T) => string): AsyncGenerator<{ id: SpoolId; item: T }> {
-    const it = source[Symbol.asyncIterator]();
-    const ahead: { item: T; bytes: number; id: Promise<SpoolId>; settled: boolean }[] = [];
+    // a reader task keeps up to readAhead items appended ahead of the consumer
+    const ahead: { item: T; bytes: number; id: Promise<SpoolId> }[] = [];
     let aheadBytes = 0;
-    let pull: Promise<IteratorResult<T>> | null = null;
     let ended = false;
+    let stopped = false;
+    let failure: unknown;
+    let wakeConsumer: (() => void) | null = null;
+    let wakeReader: (() => void) | null = null;
+    const signal = (wake: (() => void) | null) => wake?.();
+    void (async () => {
+      const it = source[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          while (!stopped && (ahead.length >= this.readAhead || aheadBytes >= FEED_AHEAD_BYTES)) await new Promise<void>((r) => (wakeReader = r));
+          if (stopped) break;
+          const next = await it.next();
+          if (next.done || stopped) break;
+          const line = toLine(next.value);
+          const bytes = Buffer.byteLength(line);
+          ahead.push({ item: next.value, bytes, id: this.append(line) });
+          aheadBytes += bytes;
+          signal(wakeConsumer);
+        }
+        if (stopped) await it.return?.();
+      } catch (err) {
+        failure = err;
+      } finally {
+        ended = true;
+        signal(wakeConsumer);
+      }
+    })();
     try {
       for (;;) {
-        if (!ended && !pull && ahead.length < this.readAhead && aheadBytes < FEED_AHEAD_BYTES) pull = it.next();
-        const head = ahead[0];
-        if (head?.settled) {
-          ahead.shift();
-          aheadBytes -= head.bytes;
-          yield { id: await head.id, item: head.item };
+        const head = ahead.shift();
+        if (!head) {
+          if (failure) throw failure;
+          if (ended) return;
+          await new Promise<void>((r) => (wakeConsumer = r));
           continue;
         }
-        if (!head && ended) return;
-        const waits: Promise<unknown>[] = [];
-        if (pull) waits.push(pull.then((r) => ({ r })));
-        if (head) waits.push(head.id.then(noop, noop));
-        const woke = await Promise.race(waits);
-        if (woke && typeof woke === "object" && "r" in woke) {
-          pull = null;
-          const r = (woke as { r: IteratorResult<T> }).r;
-          if (r.done) {
-            ended = true;
-            continue;
-          }
-          const line = toLine(r.value);
-          const entry = { item: r.value, bytes: Buffer.byteLength(line), id: this.append(line), settled: false };
-          entry.id.then(
-            () => (entry.settled = true),
-            () => (entry.settled = true),
-          );
-          ahead.push(entry);
-          aheadBytes += entry.bytes;
-        }
+        aheadBytes -= head.bytes;
+        signal(wakeReader);
+        const id = await head.id;
+        yield { id, item: head.item };
       }
     } finally {
-      // what was appended is in the spool for the next run; make sure it is on disk
+      stopped = true;
+      signal(wakeReader);
+      // what was appended stays in the spool for the next run; make sure it is on disk
       await Promise.allSettled(ahead.map((e) => e.id));
-      if (!ended && !pull) await it.return?.();
     }
   }
 
@@ -356,14 +366,16 @@ export class Spool {
   ack(id: SpoolId): Promise<void> {
     if (this.failed) return rejected(this.failed);
     if (!Number.isSafeInteger(id) || id < 0 || id >= this.nextId) return rejected(new PipeError("E_INTERNAL", `no spool record has id ${id}`));
-    const batch = this.acks;
-    if (this.done.add(id)) {
-      this.counts.acked++;
-      this.counts.pending--;
-      batch.ids.push(id);
-      this.kick();
+    if (!this.done.add(id)) {
+      // acked before: durable once the batch it is in is written, whichever that is
+      if (this.acks.ids.length) return this.acks.done.promise;
+      return this.writingAcks ?? Promise.resolve();
     }
-    return batch.done.promise;
+    this.counts.acked++;
+    this.counts.pending--;
+    this.acks.ids.push(id);
+    this.kick();
+    return this.acks.done.promise;
   }
 
   stats(): SpoolStats {
@@ -494,8 +506,7 @@ export class Spool {
   private admit(): void {
     let admitted = false;
     while (this.waiting.length) {
-      const { body, done } = this.waiting[0];
-      const bytes = framedLength(body);
+      const { bytes } = this.waiting[0];
       if (this.usedBytes() + bytes > this.maxBytes) {
         if (!this.blocked || admitted) {
           if (!this.blocked) this.counts.blocked++;
@@ -507,9 +518,7 @@ export class Spool {
         return;
       }
       admitted = true;
-      this.waiting.shift();
-      const id = this.nextId++;
-      this.group.push({ id, frame: frameRecord(id, body), bytes, done });
+      this.group.push({ ...this.waiting.shift()!, id: this.nextId++ });
       this.groupBytes += bytes;
       this.counts.appended++;
       this.counts.pending++;
@@ -564,21 +573,30 @@ export class Spool {
     const acks = this.acks;
     this.group = [];
     this.acks = { ids: [], done: deferred() };
+    this.writingAcks = acks.done.promise;
     const lwm = this.done.lwm;
-    if (group.length) await this.writeGroup(group);
-    if (this.rollRequested && this.active) {
-      await this.active.fh.close();
-      this.active.seg.closed = true;
-      this.active = null;
+    try {
+      if (group.length) await this.writeGroup(group);
+      if (this.rollRequested && this.active) {
+        await this.active.fh.close();
+        this.active.seg.closed = true;
+        this.active = null;
+      }
+      this.rollRequested = false;
+      if (acks.ids.length) {
+        await this.writeAcks(acks.ids);
+        this.durableLwm = Math.max(this.durableLwm, lwm);
+        if (this.ackLogBytes > ACK_LOG_COMPACT_BYTES) await this.compactAckLog();
+      }
+      await this.freeSegments();
+    } catch (err) {
+      acks.done.reject(err instanceof PipeError ? err : ioError(this.dir, "cannot write spool", err));
+      throw err;
+    } finally {
+      this.writingAcks = null;
     }
-    this.rollRequested = false;
-    if (acks.ids.length) {
-      await this.writeAcks(acks.ids);
-      this.durableLwm = Math.max(this.durableLwm, lwm);
-      if (this.ackLogBytes > ACK_LOG_COMPACT_BYTES) await this.compactAckLog();
-    }
+    // resolved once the segments it let go are gone, so their space is free
     acks.done.resolve();
-    await this.freeSegments();
   }
 
   private async writeGroup(group: Admitted[]): Promise<void> {
@@ -593,7 +611,7 @@ export class Spool {
         fresh = true;
       }
       const { seg, fh } = this.active;
-      await writeAll(fh, group.flatMap((a) => a.frame));
+      await writeAll(fh, [frameRecords(group, bytes)]);
       await fh.datasync();
       if (fresh) await syncDir(this.dir);
       seg.bytes += bytes;
