@@ -191,6 +191,22 @@ describe("spool", () => {
     await again.close();
   });
 
+  it("closing a full spool still writes the records waiting for room: nothing handed to it is dropped", async () => {
+    const dir = tempDir();
+    const spool = await Spool.open({ dir, maxBytes: 8192, segmentBytes: 4096 });
+    const appends: Promise<number>[] = [];
+    for (let i = 0; !spool.stats().blocked; i++) {
+      const p = spool.append(`${"w".repeat(900)}${i}`);
+      appends.push(p);
+      if (!spool.stats().blocked) await p;
+    }
+    await spool.close();
+    expect(await Promise.all(appends)).toEqual(appends.map((_, i) => i));
+    const again = await Spool.open({ dir, maxBytes: 8192 });
+    expect((await replayAll(again)).map((r) => r.id)).toEqual(appends.map((_, i) => i));
+    await again.close();
+  });
+
   it("takes acks in any order, and remembers them compactly", async () => {
     const dir = tempDir();
     const rnd = random(7);

@@ -4,6 +4,18 @@
  * delivered or dead-lettered. Delivery through it is at-least-once: after a
  * crash a record can come out again (its id says so), never go missing.
  *
+ * ## API
+ *
+ *   Spool.open(opts: SpoolOptions): Promise<Spool>       // mkdir -p, lock, recover; PipeError E_USAGE if DIR is in use
+ *   spool.replay(): AsyncGenerator<{ id, line }>         // what earlier runs left not done (once)
+ *   spool.feed<T>(source: AsyncIterable<T>, toLine: (item: T) => string): AsyncGenerator<{ id, item: T }>
+ *   spool.append(line: string): Promise<SpoolId>         // resolves when durable; waits while full
+ *   spool.ack(id: SpoolId): Promise<void>                // done; resolves when durable
+ *   spool.stats(): SpoolStats                            // recovered, appended, acked, pending, bytes, segments, blocked, warnings
+ *   spool.close(): Promise<void>                         // writes all handed to it, unlocks
+ *   SpoolOptions: { dir, maxBytes? (1 GiB), segmentBytes?, syncEveryRecords? (1024), syncEveryMs? (5),
+ *                   readAhead?, onWarning?(w: SpoolWarning), onBlocked?() }
+ *
  * ## Use (what a sender wires in)
  *
  *   const spool = await Spool.open({ dir, maxBytes, onWarning: (w) => warn(w.message), onBlocked: () => flushPartialBatch() });
@@ -16,8 +28,10 @@
  * - `feed(source, toLine)` appends each item's line and yields it once the
  *   line is durable; it reads ahead (up to `readAhead` items) so appends are
  *   fsync'd in groups, and it stops pulling from `source` while the spool is
- *   full. When the consumer stops early, the items already appended stay in
- *   the spool (not done) for the next run. `append(line)` is the same for
+ *   full. When the consumer stops early (SIGTERM), the items already
+ *   appended stay in the spool (not done) for the next run; an item the
+ *   source was still producing is not taken (a pipe's lines still buffered
+ *   in a line splitter are the caller's to spool). `append(line)` is the same for
  *   one line: it resolves with the record's id once the line is durable.
  * - `ack(id)` marks a record done: call it when the record was delivered OR
  *   dead-lettered. Not calling it (e.g. on SIGTERM) leaves the record for the
@@ -354,8 +368,9 @@ export class Spool {
     } finally {
       stopped = true;
       signal(wakeReader);
-      // what was appended stays in the spool for the next run; make sure it is on disk
-      await Promise.allSettled(ahead.map((e) => e.id));
+      // what was appended stays in the spool for the next run: make sure it is on disk (when the
+      // spool is full, the records waiting for room are written by close() instead)
+      if (!this.blocked) await Promise.allSettled(ahead.map((e) => e.id));
     }
   }
 
@@ -365,6 +380,7 @@ export class Spool {
    */
   ack(id: SpoolId): Promise<void> {
     if (this.failed) return rejected(this.failed);
+    if (this.closing) return rejected(new PipeError("E_INTERNAL", "spool is closed"));
     if (!Number.isSafeInteger(id) || id < 0 || id >= this.nextId) return rejected(new PipeError("E_INTERNAL", `no spool record has id ${id}`));
     if (!this.done.add(id)) {
       // acked before: durable once the batch it is in is written, whichever that is
@@ -383,14 +399,14 @@ export class Spool {
   }
 
   /**
-   * Writes what is admitted, fsyncs, closes the files and unlocks DIR.
-   * Appends still waiting for space are refused (their records were never
-   * in the spool).
+   * Writes every record handed to append, fsyncs, closes the files and
+   * unlocks DIR. Records still waiting for room are written too, past
+   * maxBytes if need be (by no more than was in flight): a record read is
+   * never dropped.
    */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (const w of this.waiting.splice(0)) w.done.reject(new PipeError("E_INTERNAL", "spool closed before the record could be written"));
     try {
       while (this.pumping) await this.pumping;
       if (this.timer) clearTimeout(this.timer);
@@ -507,7 +523,7 @@ export class Spool {
     let admitted = false;
     while (this.waiting.length) {
       const { bytes } = this.waiting[0];
-      if (this.usedBytes() + bytes > this.maxBytes) {
+      if (this.usedBytes() + bytes > this.maxBytes && !this.closing) {
         if (!this.blocked || admitted) {
           if (!this.blocked) this.counts.blocked++;
           this.blocked = true;
