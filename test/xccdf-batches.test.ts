@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { xccdfToNdjson, type XccdfToRulesOptions } from "../src/commands/xccdf2rules.js";
+import { xccdfToNdjson, type XccdfToRulesOptions } from "../src/readers/xccdf/document.js";
 import { BatchPool, BatchReader, type BatchJob, type BatchJobContext } from "../src/readers/xccdf/batches.js";
 import { XccdfReader } from "../src/readers/xccdf/reader.js";
 import { FIXTURES, ROOT } from "./helpers/paths.js";
