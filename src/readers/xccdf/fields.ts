@@ -1,3 +1,4 @@
+// XCCDF vocabulary: its result words, severities, benchmark sections and times, as RuleResult fields.
 import type { RuleStatus, Severity } from "../../types.js";
 
 export type XccdfResult = "pass" | "fail" | "informational" | "notapplicable" | "notchecked" | "error" | "fixed" | "unknown" | "notselected";
@@ -18,17 +19,10 @@ export const XCCDF_STATUS: Readonly<Record<XccdfResult, RuleStatus>> = {
   notselected: "notapplicable",
 };
 
-/** Docker Bench result word → RuleResult status. CIS counts a WARN as a failed check. */
-export const DOCKER_BENCH_STATUS: Readonly<Record<string, RuleStatus>> = {
-  PASS: "pass",
-  WARN: "fail",
-  INFO: "warn",
-  NOTE: "skip",
-};
-
 const SEVERITIES = new Set<Severity>(["unknown", "info", "low", "medium", "high", "critical"]);
 
-export function toSeverity(word: string | undefined): Severity | undefined {
+/** A severity as XCCDF words it (`severity="high"` on a Rule or rule-result); undefined if it is none of them. */
+export function xccdfSeverity(word: string | undefined): Severity | undefined {
   // the words as XCCDF writes them, compared without hashing a fresh string (once per rule-result)
   switch (word) {
     case undefined:
