@@ -18,6 +18,8 @@ export interface RuleMeta {
   idents: Ident[];
   references: Reference[];
   titleLang?: string;
+  /** Its benchmark section (see sectionOf), found once the Rule is read. */
+  section?: string;
   /** Serialised on the Rule's first rule-result. */
   json?: RuleJson;
 }
@@ -37,6 +39,8 @@ export interface TestContext {
 export interface BenchmarkMeta {
   title?: string;
   version?: string;
+  /** The CPEs of its `platform`s. */
+  platforms: string[];
 }
 
 /** The line's tail: `,"scanner":…}` from the TestResult and its Benchmark. */
@@ -132,7 +136,7 @@ function ruleJson(idref: string, meta: RuleMeta | undefined): RuleJson {
   const head: Partial<RuleResult> = { rule_ref: idref, title: meta?.title ?? "" };
   if (meta?.description) head.description = meta.description;
   if (meta?.rationale) head.rationale = meta.rationale;
-  const section = sectionOf(idref, meta?.references);
+  const section = meta ? meta.section : sectionOf(idref, undefined);
   const remediation = meta?.fixtext ?? meta?.fix;
   return {
     head: JSON.stringify(head).slice(0, -1),

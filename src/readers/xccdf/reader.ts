@@ -1,7 +1,7 @@
 import type { OpenTag, XmlEvents, XmlScanner } from "../../xml/scanner.js";
 import { ByteLines, utf8 } from "../../streams/byte-lines.js";
 import { readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
-import { collapse, toDateTime, xccdfSeverity } from "./fields.js";
+import { collapse, sectionOf, toDateTime, xccdfSeverity } from "./fields.js";
 import { tailJson, writeRuleLine, type BenchmarkMeta, type RuleMeta, type TestContext } from "./line.js";
 
 const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
@@ -152,7 +152,7 @@ export class XccdfReader implements XmlEvents {
         if (this.isXccdf(tag)) {
           const id = a.id ?? "";
           this.openBenchmarks.push(id);
-          if (!this.benchmarks.has(id)) this.benchmarks.set(id, {});
+          if (!this.benchmarks.has(id)) this.benchmarks.set(id, { platforms: [] });
         }
         return false;
       case "Rule":
@@ -160,6 +160,9 @@ export class XccdfReader implements XmlEvents {
         return false;
       case "Profile":
         if (parent === "Benchmark") this.profileId = a.id ?? null;
+        return false;
+      case "platform":
+        if (parent === "Benchmark" && a.idref && this.isXccdf(tag)) this.openBenchmark()?.platforms.push(a.idref);
         return false;
       case "Value":
         if (this.isXccdf(tag)) this.valueId = a.id ?? null;
@@ -215,6 +218,8 @@ export class XccdfReader implements XmlEvents {
         break;
       case "Rule":
         if (this.rule && depth === this.rule.depth) {
+          const { id, meta } = this.rule;
+          meta.section = sectionOf(id, meta.references, this.openBenchmark()?.platforms);
           this.rules.set(this.rule.id, this.rule.meta);
           this.rule = null;
         }
@@ -232,6 +237,11 @@ export class XccdfReader implements XmlEvents {
         this.valueId = null;
         break;
     }
+  }
+
+  /** The innermost open XCCDF Benchmark's metadata. */
+  private openBenchmark(): BenchmarkMeta | undefined {
+    return this.benchmarks.get(this.openBenchmarks[this.openBenchmarks.length - 1] ?? "");
   }
 
   private isXccdf(tag: OpenTag): boolean {
@@ -322,7 +332,7 @@ export class XccdfReader implements XmlEvents {
         break;
       case "benchmark-title":
       case "benchmark-version": {
-        const b = this.benchmarks.get(this.openBenchmarks[this.openBenchmarks.length - 1] ?? "");
+        const b = this.openBenchmark();
         if (b) b[c.kind === "benchmark-title" ? "title" : "version"] ??= collapse(raw);
         break;
       }
