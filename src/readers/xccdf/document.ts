@@ -3,6 +3,7 @@ import { PipeError } from "../../errors.js";
 import type { RuleResult } from "../../types.js";
 import { XccdfReader, type BatchContext } from "./reader.js";
 import { BatchPool, type BatchJob, type BatchJobContext } from "./batches.js";
+import { NotApplicableWatch } from "./applicability.js";
 
 export interface XccdfToRulesOptions {
   /** Name used in messages ("stdin" or a path). */
@@ -34,9 +35,20 @@ const MAX_WAITING = 8;
  * One XCCDF results / ARF document in, NDJSON RuleResult lines out in
  * document order, a batch of lines per input chunk. Throws a PipeError (with
  * line and column) on bad input, after yielding every line completed before
- * the fault. Lines come as UTF-8 bytes, ready for stdout.
+ * the fault. Lines come as UTF-8 bytes, ready for stdout. A document read in
+ * full whose every selected rule is notapplicable gets a warning.
  */
 export async function* xccdfToNdjson(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions = {}): AsyncGenerator<Buffer> {
+  const watch = new NotApplicableWatch();
+  for await (const lines of readDocument(chunks, opts)) {
+    watch.see(lines);
+    yield lines;
+  }
+  const warning = watch.warning();
+  if (warning) opts.onWarning?.(`${opts.source ?? "stdin"}: ${warning}`);
+}
+
+async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions): AsyncGenerator<Buffer> {
   const source = opts.source ?? "stdin";
   const reader = new XccdfReader({ includeNotselected: opts.includeNotselected });
   const jobs = opts.jobs ?? DEFAULT_JOBS;
