@@ -2,7 +2,7 @@ import type { XmlEvents } from "./scanner.js";
 import type { OpenElements } from "./elements.js";
 import type { BatchCutting } from "./batch-cutter.js";
 import { localOf } from "./elements.js";
-import { Char, INCOMPLETE, SyntaxFault, countLines, decodeText, findEndTag, parseStartTag, safeTextEnd, type LinesRead } from "./syntax.js";
+import { Char, INCOMPLETE, SyntaxFault, countLines, excerpt, decodeText, findEndTag, parseStartTag, safeTextEnd, type LinesRead } from "./syntax.js";
 
 /**
  * The quick path: the content of a quick element (the TestResult: nearly all
@@ -100,7 +100,7 @@ export class QuickPath {
         const open = elements.innermost;
         const afterName = lt + 2 + open.length;
         if (!(buf.startsWith(open, lt + 2) && (afterName === gt || buf.slice(afterName, gt).trim() === ""))) {
-          throw new SyntaxFault(`unexpected close tag </${buf.slice(lt + 2, gt).trim()}> (open element is <${open}>)`, lt);
+          throw new SyntaxFault(`unexpected close tag </${excerpt(buf.slice(lt + 2, gt).trim())}> (open element is <${excerpt(open)}>)`, lt);
         }
         if (elements.depth === elements.quickDepth) {
           if (this.fragment) throw new SyntaxFault("batch leaves its element", lt);

@@ -8,7 +8,7 @@
  */
 import { createRequire } from "node:module";
 import type { SaxesParser } from "saxes";
-import { BARE_AMPERSAND, Char } from "./syntax.js";
+import { BARE_AMPERSAND, Char, excerpt } from "./syntax.js";
 
 export type { SaxesParser, SaxesTagPlain } from "saxes";
 
@@ -38,6 +38,22 @@ interface SaxesInternals {
   name: string;
   attribList: { name: string }[];
 }
+
+/** A reference as XML allows it to be written (what the quick path takes for one). */
+const WHOLE_REFERENCE = /^&[^;&\s<]*;$/;
+
+/** True if `reference` (`&name;`), read by itself, is the fault saxes reported (`raw`). */
+function failsAlone(reference: string, raw: string): boolean {
+  const body = reference.slice(1, -1);
+  if (raw === "undefined entity.") return !body.startsWith("#") && !PREDEFINED.has(body);
+  const code = /^#x[0-9a-fA-F]+$/.test(body) ? parseInt(body.slice(2), 16) : /^#[0-9]+$/.test(body) ? parseInt(body.slice(1), 10) : NaN;
+  return !isXmlChar(code);
+}
+
+const PREDEFINED = new Set(["lt", "gt", "amp", "quot", "apos"]);
+
+/** XML 1.0's Char production. */
+const isXmlChar = (c: number) => c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
 
 const internals = (parser: SaxesParser) => parser as unknown as SaxesInternals;
 
@@ -85,22 +101,26 @@ export function inQuickPathWords(parser: SaxesParser, raw: string): PlacedFault 
   // saxes's position is after the character it stopped at
   const placed = (message: string, back: number): PlacedFault => ({ message, text: chunk, index: i - back });
   const c = chunk[i - 1];
-  const element = tag?.name ?? "";
+  const element = excerpt(tag?.name ?? "");
   switch (raw) {
     case "unexpected close tag.": {
       // saxes stops after the '>' and names neither tag
       const lt = chunk.lastIndexOf("</", i - 1);
-      return lt >= 0 && tag ? placed(`unexpected close tag </${chunk.slice(lt + 2, i - 1).trim()}> (open element is <${element}>)`, i - lt) : undefined;
+      return lt >= 0 && tag ? placed(`unexpected close tag </${excerpt(chunk.slice(lt + 2, i - 1).trim())}> (open element is <${element}>)`, i - lt) : undefined;
     }
-    case "undefined entity.": {
-      // saxes stops after the ';' and does not name the reference
-      // (a reference lies within one write: they end at a '>', and a reference cannot hold one)
-      const amp = chunk.lastIndexOf("&", i - 1);
-      return amp >= 0 ? placed(`undefined entity ${chunk.slice(amp, i)} (DTD entities are not expanded)`, i - amp) : undefined;
-    }
+    case "undefined entity.":
     case "malformed character entity.": {
-      const amp = chunk.lastIndexOf("&", i - 1);
-      return amp >= 0 ? placed(`invalid character reference ${chunk.slice(amp, i)}`, i - amp) : undefined;
+      // saxes stops after the ';' and does not name the reference
+      const last = chunk.lastIndexOf("&", i - 1);
+      if (last < 0) return undefined;
+      const reference = chunk.slice(last, i);
+      if (WHOLE_REFERENCE.test(reference) && failsAlone(reference, raw)) {
+        return placed(raw === "undefined entity." ? `undefined entity ${excerpt(reference)} (DTD entities are not expanded)` : `invalid character reference ${excerpt(reference)}`, i - last);
+      }
+      // saxes read on from an earlier '&' that no ';' ended where XML would (before a blank or a tag),
+      // through tags and lines: it is that '&', the first after the previous ';', that is bare
+      const amp = chunk.indexOf("&", chunk.lastIndexOf(";", i - 2) + 1);
+      return placed(BARE_AMPERSAND, i - amp);
     }
     case "inappropriately located doctype declaration.": {
       const lt = chunk.lastIndexOf("<!", i - 1);
@@ -112,12 +132,12 @@ export function inQuickPathWords(parser: SaxesParser, raw: string): PlacedFault 
       return placed(`invalid start tag <${element}: unexpected '${c}'`, 1);
     case "no whitespace between attributes.":
     case "disallowed character in attribute name.":
-      if (state === SAXES_S_ATTRIB_VALUE_CLOSED) return placed(`malformed start tag <${element}>: no space after attribute ${attribList.at(-1)?.name}`, 1);
-      return placed(name ? `malformed start tag <${element}>: unexpected '${c}' after attribute name ${name}` : `malformed start tag <${element}>: an attribute name cannot start with '${c}'`, 1);
+      if (state === SAXES_S_ATTRIB_VALUE_CLOSED) return placed(`malformed start tag <${element}>: no space after attribute ${excerpt(attribList.at(-1)?.name ?? "")}`, 1);
+      return placed(name ? `malformed start tag <${element}>: unexpected '${c}' after attribute name ${excerpt(name)}` : `malformed start tag <${element}>: an attribute name cannot start with '${c}'`, 1);
     case "unquoted attribute value.":
-      return placed(`attribute ${name} of <${element}> is not quoted`, 1);
+      return placed(`attribute ${excerpt(name)} of <${element}> is not quoted`, 1);
     case "disallowed character.":
-      return state === SAXES_S_ATTRIB_VALUE_QUOTED && c === "<" ? placed(`'<' in the value of attribute ${name} of <${element}>`, 1) : undefined;
+      return state === SAXES_S_ATTRIB_VALUE_QUOTED && c === "<" ? placed(`'<' in the value of attribute ${excerpt(name)} of <${element}>`, 1) : undefined;
   }
   const duplicate = /^duplicate attribute: (.+)\.$/.exec(raw);
   if (duplicate && tag) {
@@ -126,14 +146,21 @@ export function inQuickPathWords(parser: SaxesParser, raw: string): PlacedFault 
     const attribute = new RegExp(`\\s${duplicate[1].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*=`, "g");
     let at = -1;
     for (const m of chunk.slice(lt, i).matchAll(attribute)) at = lt + m.index + 1;
-    if (lt >= 0 && at >= 0) return placed(`duplicate attribute ${duplicate[1]} on <${element}>`, i - at);
+    if (lt >= 0 && at >= 0) return placed(`duplicate attribute ${excerpt(duplicate[1])} on <${element}>`, i - at);
   }
   return undefined;
 }
 
 /** saxes's own message, for the faults it words as the quick path does (or that only it finds). */
 export function describeSaxMessage(message: string): string {
-  message = message.replace(/\.$/, "");
+  // saxes quotes names only, but a name can be long
+  message = excerptNames(message.replace(/\.$/, ""));
   if (/^undefined entity/.test(message)) return `${message} (DTD entities are not expanded)`;
   return message;
+}
+
+/** saxes's message with the name it ends with (`unclosed tag: NAME`) cut to an excerpt. */
+function excerptNames(message: string): string {
+  const colon = message.indexOf(": ");
+  return colon < 0 ? message : message.slice(0, colon + 2) + excerpt(message.slice(colon + 2));
 }

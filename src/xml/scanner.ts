@@ -4,7 +4,7 @@ import { BatchCutting, type Batch, type BatchCutter } from "./batch-cutter.js";
 import { OpenElements, type Ancestor } from "./elements.js";
 import { QuickPath } from "./quick-path.js";
 import { bareAmpersandFault, describeSaxMessage, inQuickPathWords, newSaxesParser, referenceLeftOpen, type PlacedFault, type SaxesParser, type SaxesTagPlain } from "./saxes-faults.js";
-import { Char, INCOMPLETE, LinesRead, SyntaxFault, countLines, findEndTag } from "./syntax.js";
+import { Char, INCOMPLETE, LinesRead, SyntaxFault, countLines, excerpt, findEndTag } from "./syntax.js";
 
 export type { Ancestor } from "./elements.js";
 export type { Batch, BatchCutter } from "./batch-cutter.js";
@@ -196,18 +196,18 @@ export class XmlScanner {
     }
     const { skipDepth, names } = this.elements;
     if (skipDepth > 0) {
-      throw this.error(`unexpected end of input inside <${names[skipDepth - 1]}>`, { line: this.read.lines + this.parser.line });
+      throw this.error(`unexpected end of input inside <${excerpt(names[skipDepth - 1])}>`, { line: this.read.lines + this.parser.line });
     }
     if (this.quick.active) {
       const carry = this.quick.carry;
-      throw this.quickFault(new SyntaxFault(`unexpected end of input (unclosed <${this.elements.innermost}>)`, carry.length), carry);
+      throw this.quickFault(new SyntaxFault(`unexpected end of input (unclosed <${excerpt(this.elements.innermost)}>)`, carry.length), carry);
     }
     if (!this.rootClosed) this.saxWrite(this.pending.join(""), true);
     this.pending = [];
     try {
       this.parser.close();
     } catch (cause) {
-      const open = names.length ? ` (unclosed <${this.elements.innermost}>)` : "";
+      const open = names.length ? ` (unclosed <${excerpt(this.elements.innermost)}>)` : "";
       throw this.saxError(cause, `unexpected end of input${open}`);
     }
     if (!this.sawRoot) throw this.error("not XML: no element found");

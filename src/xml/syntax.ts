@@ -37,6 +37,19 @@ export const enum Char {
 
 export const BARE_AMPERSAND = "'&' that does not start a reference (write &amp;)";
 
+/** Characters of the input a fault message quotes, at most. */
+const EXCERPT_CHARS = 40;
+
+/**
+ * Input text as a fault message quotes it: its first line, and at most
+ * EXCERPT_CHARS characters of it. A fault message is one line, whatever the input.
+ */
+export function excerpt(text: string): string {
+  const newline = text.search(/[\r\n]/);
+  const line = newline < 0 ? text : text.slice(0, newline);
+  return line.length > EXCERPT_CHARS || newline >= 0 ? `${line.slice(0, EXCERPT_CHARS)}…` : line;
+}
+
 /** A well-formedness fault at `offset` in the buffer being lexed. */
 export class SyntaxFault extends Error {
   constructor(
@@ -130,7 +143,7 @@ function parseAnyStartTag(buf: string, lt: number): StartTag | typeof INCOMPLETE
   if (i >= len) return INCOMPLETE;
   const name = buf.slice(lt + 1, i);
   if (!startsName(buf.charCodeAt(lt + 1))) throw new SyntaxFault(`invalid start tag: a name cannot start with '${buf[lt + 1]}'`, lt + 1);
-  if (!endsName(buf.charCodeAt(i))) throw new SyntaxFault(`invalid start tag <${name}: unexpected '${buf[i]}'`, i);
+  if (!endsName(buf.charCodeAt(i))) throw new SyntaxFault(`invalid start tag <${excerpt(name)}: unexpected '${buf[i]}'`, i);
   const attributes: Record<string, string> = {};
   for (;;) {
     while (i < len && isSpace(buf.charCodeAt(i))) i++;
@@ -139,36 +152,36 @@ function parseAnyStartTag(buf: string, lt: number): StartTag | typeof INCOMPLETE
     if (c === Char.Gt) return { name, attributes, selfClosing: false, end: i + 1, declares: true };
     if (c === Char.Slash) {
       if (i + 1 >= len) return INCOMPLETE;
-      if (buf.charCodeAt(i + 1) !== Char.Gt) throw new SyntaxFault(`malformed start tag <${name}>: '/' not followed by '>'`, i);
+      if (buf.charCodeAt(i + 1) !== Char.Gt) throw new SyntaxFault(`malformed start tag <${excerpt(name)}>: '/' not followed by '>'`, i);
       return { name, attributes, selfClosing: true, end: i + 2, declares: true };
     }
     const nameStart = i;
     i = nameEnd(buf, i, len);
     if (i >= len) return INCOMPLETE;
     const attribute = buf.slice(nameStart, i);
-    if (!startsName(buf.charCodeAt(nameStart))) throw new SyntaxFault(`malformed start tag <${name}>: an attribute name cannot start with '${buf[nameStart]}'`, nameStart);
-    if (!(endsName(buf.charCodeAt(i)) || buf.charCodeAt(i) === Char.Equals)) throw new SyntaxFault(`malformed start tag <${name}>: unexpected '${buf[i]}' after attribute name ${attribute}`, i);
+    if (!startsName(buf.charCodeAt(nameStart))) throw new SyntaxFault(`malformed start tag <${excerpt(name)}>: an attribute name cannot start with '${buf[nameStart]}'`, nameStart);
+    if (!(endsName(buf.charCodeAt(i)) || buf.charCodeAt(i) === Char.Equals)) throw new SyntaxFault(`malformed start tag <${excerpt(name)}>: unexpected '${buf[i]}' after attribute name ${excerpt(attribute)}`, i);
     while (i < len && isSpace(buf.charCodeAt(i))) i++;
     if (i >= len) return INCOMPLETE;
-    if (buf.charCodeAt(i) !== Char.Equals) throw new SyntaxFault(`attribute ${attribute} of <${name}> has no value`, i);
+    if (buf.charCodeAt(i) !== Char.Equals) throw new SyntaxFault(`attribute ${excerpt(attribute)} of <${excerpt(name)}> has no value`, i);
     i++;
     while (i < len && isSpace(buf.charCodeAt(i))) i++;
     if (i >= len) return INCOMPLETE;
     const quote = buf.charCodeAt(i);
-    if (quote !== Char.Quote && quote !== Char.Apos) throw new SyntaxFault(`attribute ${attribute} of <${name}> is not quoted`, i);
+    if (quote !== Char.Quote && quote !== Char.Apos) throw new SyntaxFault(`attribute ${excerpt(attribute)} of <${excerpt(name)}> is not quoted`, i);
     const close = buf.indexOf(quote === Char.Quote ? '"' : "'", i + 1);
     if (close < 0) return INCOMPLETE;
     let value = buf.slice(i + 1, close);
     const lessThan = value.indexOf("<");
-    if (lessThan >= 0) throw new SyntaxFault(`'<' in the value of attribute ${attribute} of <${name}>`, i + 1 + lessThan);
+    if (lessThan >= 0) throw new SyntaxFault(`'<' in the value of attribute ${excerpt(attribute)} of <${excerpt(name)}>`, i + 1 + lessThan);
     // literal blanks become spaces; blanks written as character references stay
     if (value.includes("\n") || value.includes("\t") || value.includes("\r")) value = value.replace(/\r\n|[\t\n\r]/g, " ");
     if (value.includes("&")) value = decodeEntities(value, i + 1);
-    if (Object.hasOwn(attributes, attribute)) throw new SyntaxFault(`duplicate attribute ${attribute} on <${name}>`, nameStart);
+    if (Object.hasOwn(attributes, attribute)) throw new SyntaxFault(`duplicate attribute ${excerpt(attribute)} on <${excerpt(name)}>`, nameStart);
     attributes[attribute] = value;
     i = close + 1;
     const after = buf.charCodeAt(i);
-    if (i < len && !isSpace(after) && after !== Char.Gt && after !== Char.Slash) throw new SyntaxFault(`malformed start tag <${name}>: no space after attribute ${attribute}`, i);
+    if (i < len && !isSpace(after) && after !== Char.Gt && after !== Char.Slash) throw new SyntaxFault(`malformed start tag <${excerpt(name)}>: no space after attribute ${excerpt(attribute)}`, i);
   }
 }
 
@@ -185,8 +198,8 @@ function decodeEntities(text: string, offset: number): string {
     const predefined = PREDEFINED[name];
     if (predefined !== undefined && Object.hasOwn(PREDEFINED, name)) return predefined;
     const code = /^#x[0-9a-fA-F]+$/.test(name) ? parseInt(name.slice(2), 16) : /^#[0-9]+$/.test(name) ? parseInt(name.slice(1), 10) : NaN;
-    if (Number.isNaN(code)) throw new SyntaxFault(`undefined entity &${name}; (DTD entities are not expanded)`, offset + at);
-    if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new SyntaxFault(`invalid character reference &${name};`, offset + at);
+    if (Number.isNaN(code)) throw new SyntaxFault(`undefined entity ${excerpt(`&${name};`)} (DTD entities are not expanded)`, offset + at);
+    if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new SyntaxFault(`invalid character reference ${excerpt(`&${name};`)}`, offset + at);
     return String.fromCodePoint(code);
   });
 }
