@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
-import { xccdfToNdjson, type XccdfToRulesOptions } from "../src/commands/xccdf2rules.js";
+import { xccdfToNdjson, type XccdfToRulesOptions } from "../src/readers/xccdf/document.js";
 import { XccdfReader } from "../src/readers/xccdf/reader.js";
 import { FIXTURES, ROOT } from "./helpers/paths.js";
 import { drain, inSlices } from "./helpers/chunks.js";

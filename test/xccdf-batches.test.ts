@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { xccdfToNdjson, type XccdfToRulesOptions } from "../src/commands/xccdf2rules.js";
-import { BatchPool, type BatchJob } from "../src/readers/xccdf/batches.js";
+import { xccdfToNdjson, type XccdfToRulesOptions } from "../src/readers/xccdf/document.js";
+import { BatchPool, BatchReader, type BatchJob, type BatchJobContext } from "../src/readers/xccdf/batches.js";
+import { XccdfReader } from "../src/readers/xccdf/reader.js";
 import { FIXTURES, ROOT } from "./helpers/paths.js";
 import { drain, inSlices } from "./helpers/chunks.js";
 import { sh } from "./helpers/run.js";
@@ -140,5 +141,29 @@ describe("xccdf2rules --jobs: a TestResult read in batches", () => {
     expect(one.stdout.split("\n").length).toBeGreaterThan(4000);
     expect(two.stdout).toBe(one.stdout);
     expect(two.stderr).toBe("");
+  });
+});
+
+describe("BatchReader", () => {
+  const context: BatchJobContext = {
+    reader: { includeNotselected: false, rules: [], values: [], stack: ["Benchmark", "TestResult"], tail: ',"scanner":"openscap","target":"host"}\n' },
+    ancestors: [
+      { name: "Benchmark", ns: { xmlns: NS } },
+      { name: "TestResult", ns: null },
+    ],
+  };
+
+  it("hands back a batch that holds something else, or a fault, to be read in place", () => {
+    const reader = new BatchReader(context);
+    expect(reader.read(`${rr("r1")}\n<score system="s">1</score>`)).toBeNull();
+    expect(reader.read(`${rr("r1")}\n<rule-result idref="r2"><result>fail</rule-result>`)).toBeNull();
+    expect(reader.read(rr("r1"))?.toString()).toMatch(/^\{"rule_ref":"r1",.*"status":"fail".*\}\n$/);
+  });
+
+  it("lets a bug through rather than reading the batch again, slower", () => {
+    vi.spyOn(XccdfReader.prototype, "readWhole").mockImplementation(() => {
+      throw new TypeError("a bug");
+    });
+    expect(() => new BatchReader(context).read(rr("r1"))).toThrow(TypeError);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { xccdfToRules } from "../src/commands/xccdf2rules.js";
+import { xccdfToRules } from "../src/readers/xccdf/document.js";
 import { PipeError } from "../src/errors.js";
 import { FIXTURES } from "./helpers/paths.js";
 import { drain, inSlices } from "./helpers/chunks.js";

@@ -139,3 +139,41 @@ describe("quick path for TestResult content", () => {
     });
   });
 });
+
+describe("fault messages quote a few dozen characters, on one line", () => {
+  const good = `<rule-result idref="r1"><result>pass</result></rule-result>\n`;
+  const filler = Array.from({ length: 444 }, (_, k) => `<rule-result idref="r${k}"><result>pass</result></rule-result>`).join("\n");
+  const cases: [string, string, RegExp][] = [
+    ["a character reference with no ';', a ';' far after it", `<rule-result idref="r1"><result>pass</result><message>&#65 and</message></rule-result>\n${filler}\n<rule-result idref="r1"><message>a;b</message></rule-result>`, /^'&' that does not start a reference \(write &amp;\)$/],
+    ["a character reference cut by a tag", `<rule-result idref="r1"><result>pass</result><message>&#65</message></rule-result>\n${filler}\n<rule-result idref="r1"><message>a;b</message></rule-result>`, /^'&' that does not start a reference \(write &amp;\)$/],
+    ["a long mismatched end tag", `<rule-result idref="r1"><result>fail</${"y".repeat(300)}>`, /^unexpected close tag <\/y{40}…> \(open element is <result>\)$/],
+    ["a long undefined entity", `<rule-result idref="r1"><result>&${"n".repeat(300)};</result></rule-result>`, /^undefined entity &n{39}… \(DTD entities are not expanded\)$/],
+    ["a long bad character reference", `<rule-result idref="r1"><result>&#${"1".repeat(300)};</result></rule-result>`, /^invalid character reference &#1{38}…$/],
+  ];
+  for (const [what, body, message] of cases) {
+    it(`${what}: quick path and saxes alike`, () => {
+      const doc = Buffer.from(testResult(good + body));
+      const quick = read(doc, [doc.indexOf("</rule-result>") + 14], true).error;
+      const saxes = read(doc, doc.length, false).error;
+      expect(quick!.message).toMatch(message);
+      expect(saxes!.message).toBe(quick!.message);
+      expect(saxes!.position).toEqual(quick!.position);
+      expect(quick!.position).toMatchObject({ line: 6 });
+    });
+  }
+
+  it("an end tag holding lines", () => {
+    const doc = Buffer.from(testResult(`${good}<rule-result idref="r1"><result>fail</rule-result\n${"x ".repeat(300)}\n>`));
+    const { error } = read(doc, [doc.indexOf("</rule-result>") + 14], true);
+    expect(error!.message).toBe("unexpected close tag </rule-result…> (open element is <result>)");
+  });
+
+  it("outside the quick path too (a Rule's title)", () => {
+    const doc = Buffer.from(testResult(good).replace("<title>One &amp; only</title>", `<title>One &#65 only</title>\n${filler}\n<title>a;b</title>`));
+    for (const quick of [true, false]) {
+      const { error } = read(doc, doc.length, quick);
+      expect(error!.message).toMatch(/^'&' that does not start a reference \(write &amp;\)$/);
+      expect(error!.position).toMatchObject({ line: 2 });
+    }
+  });
+});

@@ -7,6 +7,49 @@
 
 export const INCOMPLETE = -1;
 
+/** The characters the lexers look for, by code (`buf.charCodeAt(i) === Char.Lt`). */
+export const enum Char {
+  Tab = 9,
+  Lf = 10,
+  Cr = 13,
+  Space = 32,
+  Bang = 33,
+  Quote = 34,
+  Amp = 38,
+  Apos = 39,
+  Slash = 47,
+  Colon = 58,
+  Semicolon = 59,
+  Lt = 60,
+  Equals = 61,
+  Gt = 62,
+  Question = 63,
+  UpperA = 65,
+  UpperZ = 90,
+  Underscore = 95,
+  LowerA = 97,
+  LowerX = 120,
+  LowerZ = 122,
+  /** The first code beyond ASCII. */
+  NonAscii = 128,
+  Bom = 0xfeff,
+}
+
+export const BARE_AMPERSAND = "'&' that does not start a reference (write &amp;)";
+
+/** Characters of the input a fault message quotes, at most. */
+const EXCERPT_CHARS = 40;
+
+/**
+ * Input text as a fault message quotes it: its first line, and at most
+ * EXCERPT_CHARS characters of it. A fault message is one line, whatever the input.
+ */
+export function excerpt(text: string): string {
+  const newline = text.search(/[\r\n]/);
+  const line = newline < 0 ? text : text.slice(0, newline);
+  return line.length > EXCERPT_CHARS || newline >= 0 ? `${line.slice(0, EXCERPT_CHARS)}…` : line;
+}
+
 /** A well-formedness fault at `offset` in the buffer being lexed. */
 export class SyntaxFault extends Error {
   constructor(
@@ -27,24 +70,24 @@ export interface StartTag {
   declares: boolean;
 }
 
-const isSpace = (c: number) => c === 32 || c === 10 || c === 9 || c === 13;
+export const isSpace = (c: number) => c === Char.Space || c === Char.Lf || c === Char.Tab || c === Char.Cr;
 
 /**
  * ASCII characters that end a name in a tag: all but XML's name characters
  * (letters, digits, `-`, `.`, `_` and `:`). Whatever follows a name other
  * than a blank, `>`, `/` or `=` is a fault.
  */
-const NAME_END = new Uint8Array(128).fill(1);
-for (let c = 0; c < 128; c++) if (/[A-Za-z0-9._:-]/.test(String.fromCharCode(c))) NAME_END[c] = 0;
+const NAME_END = new Uint8Array(Char.NonAscii).fill(1);
+for (let c = 0; c < Char.NonAscii; c++) if (/[A-Za-z0-9._:-]/.test(String.fromCharCode(c))) NAME_END[c] = 0;
 
 /** True if c may start an XML name: a letter, `_`, `:`, or (not checked further) anything beyond ASCII. */
-const startsName = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || c >= 128;
+const startsName = (c: number) => (c >= Char.LowerA && c <= Char.LowerZ) || (c >= Char.UpperA && c <= Char.UpperZ) || c === Char.Underscore || c === Char.Colon || c >= Char.NonAscii;
 
 /** Scans a name from `i`; returns its end. */
 export function nameEnd(buf: string, i: number, len: number): number {
   while (i < len) {
     const c = buf.charCodeAt(i);
-    if (c < 128 && NAME_END[c]) return i;
+    if (c < Char.NonAscii && NAME_END[c]) return i;
     i++;
   }
   return len;
@@ -69,26 +112,26 @@ export function parsePlainStartTag(buf: string, lt: number): StartTag | null {
   let declares = false;
   for (;;) {
     let c = buf.charCodeAt(i);
-    if (c === 32) c = buf.charCodeAt(++i);
-    else if (c !== 62 && c !== 47) return null;
-    if (c === 62 || c === 47) {
-      const end = c === 62 ? i + 1 : i + 2;
-      if (!name || (c === 47 && buf.charCodeAt(i + 1) !== 62)) return null;
+    if (c === Char.Space) c = buf.charCodeAt(++i);
+    else if (c !== Char.Gt && c !== Char.Slash) return null;
+    if (c === Char.Gt || c === Char.Slash) {
+      const end = c === Char.Gt ? i + 1 : i + 2;
+      if (!name || (c === Char.Slash && buf.charCodeAt(i + 1) !== Char.Gt)) return null;
       const text = buf.slice(lt, end);
       // a '<' or '&' in a value, or a blank that normalises to a space, needs the careful reading
       if (text.includes("&") || text.includes("\n") || text.includes("\t") || text.includes("\r") || text.indexOf("<", 1) > 0) return null;
-      return { name, attributes, selfClosing: c === 47, end, declares };
+      return { name, attributes, selfClosing: c === Char.Slash, end, declares };
     }
     const nameStart = i;
     if (!startsName(buf.charCodeAt(i))) return null;
     i = nameEnd(buf, i, len);
-    if (buf.charCodeAt(i) !== 61 /* = */) return null;
+    if (buf.charCodeAt(i) !== Char.Equals) return null;
     const attribute = buf.slice(nameStart, i);
     const quote = buf.charCodeAt(++i);
-    if (quote !== 34 && quote !== 39) return null;
-    const close = buf.indexOf(quote === 34 ? '"' : "'", i + 1);
+    if (quote !== Char.Quote && quote !== Char.Apos) return null;
+    const close = buf.indexOf(quote === Char.Quote ? '"' : "'", i + 1);
     if (close < 0 || attributes[attribute] !== undefined) return null;
-    declares ||= attribute.charCodeAt(0) === 120 /* x */;
+    declares ||= attribute.charCodeAt(0) === Char.LowerX;
     attributes[attribute] = buf.slice(i + 1, close);
     i = close + 1;
   }
@@ -100,50 +143,50 @@ function parseAnyStartTag(buf: string, lt: number): StartTag | typeof INCOMPLETE
   if (i >= len) return INCOMPLETE;
   const name = buf.slice(lt + 1, i);
   if (!startsName(buf.charCodeAt(lt + 1))) throw new SyntaxFault(`invalid start tag: a name cannot start with '${buf[lt + 1]}'`, lt + 1);
-  if (!endsName(buf.charCodeAt(i))) throw new SyntaxFault(`invalid start tag <${name}: unexpected '${buf[i]}'`, i);
+  if (!endsName(buf.charCodeAt(i))) throw new SyntaxFault(`invalid start tag <${excerpt(name)}: unexpected '${buf[i]}'`, i);
   const attributes: Record<string, string> = {};
   for (;;) {
     while (i < len && isSpace(buf.charCodeAt(i))) i++;
     if (i >= len) return INCOMPLETE;
     const c = buf.charCodeAt(i);
-    if (c === 62) return { name, attributes, selfClosing: false, end: i + 1, declares: true };
-    if (c === 47) {
+    if (c === Char.Gt) return { name, attributes, selfClosing: false, end: i + 1, declares: true };
+    if (c === Char.Slash) {
       if (i + 1 >= len) return INCOMPLETE;
-      if (buf.charCodeAt(i + 1) !== 62) throw new SyntaxFault(`malformed start tag <${name}>: '/' not followed by '>'`, i);
+      if (buf.charCodeAt(i + 1) !== Char.Gt) throw new SyntaxFault(`malformed start tag <${excerpt(name)}>: '/' not followed by '>'`, i);
       return { name, attributes, selfClosing: true, end: i + 2, declares: true };
     }
     const nameStart = i;
     i = nameEnd(buf, i, len);
     if (i >= len) return INCOMPLETE;
     const attribute = buf.slice(nameStart, i);
-    if (!startsName(buf.charCodeAt(nameStart))) throw new SyntaxFault(`malformed start tag <${name}>: an attribute name cannot start with '${buf[nameStart]}'`, nameStart);
-    if (!(endsName(buf.charCodeAt(i)) || buf.charCodeAt(i) === 61)) throw new SyntaxFault(`malformed start tag <${name}>: unexpected '${buf[i]}' after attribute name ${attribute}`, i);
+    if (!startsName(buf.charCodeAt(nameStart))) throw new SyntaxFault(`malformed start tag <${excerpt(name)}>: an attribute name cannot start with '${buf[nameStart]}'`, nameStart);
+    if (!(endsName(buf.charCodeAt(i)) || buf.charCodeAt(i) === Char.Equals)) throw new SyntaxFault(`malformed start tag <${excerpt(name)}>: unexpected '${buf[i]}' after attribute name ${excerpt(attribute)}`, i);
     while (i < len && isSpace(buf.charCodeAt(i))) i++;
     if (i >= len) return INCOMPLETE;
-    if (buf.charCodeAt(i) !== 61) throw new SyntaxFault(`attribute ${attribute} of <${name}> has no value`, i);
+    if (buf.charCodeAt(i) !== Char.Equals) throw new SyntaxFault(`attribute ${excerpt(attribute)} of <${excerpt(name)}> has no value`, i);
     i++;
     while (i < len && isSpace(buf.charCodeAt(i))) i++;
     if (i >= len) return INCOMPLETE;
     const quote = buf.charCodeAt(i);
-    if (quote !== 34 && quote !== 39) throw new SyntaxFault(`attribute ${attribute} of <${name}> is not quoted`, i);
-    const close = buf.indexOf(quote === 34 ? '"' : "'", i + 1);
+    if (quote !== Char.Quote && quote !== Char.Apos) throw new SyntaxFault(`attribute ${excerpt(attribute)} of <${excerpt(name)}> is not quoted`, i);
+    const close = buf.indexOf(quote === Char.Quote ? '"' : "'", i + 1);
     if (close < 0) return INCOMPLETE;
     let value = buf.slice(i + 1, close);
     const lessThan = value.indexOf("<");
-    if (lessThan >= 0) throw new SyntaxFault(`'<' in the value of attribute ${attribute} of <${name}>`, i + 1 + lessThan);
+    if (lessThan >= 0) throw new SyntaxFault(`'<' in the value of attribute ${excerpt(attribute)} of <${excerpt(name)}>`, i + 1 + lessThan);
     // literal blanks become spaces; blanks written as character references stay
     if (value.includes("\n") || value.includes("\t") || value.includes("\r")) value = value.replace(/\r\n|[\t\n\r]/g, " ");
     if (value.includes("&")) value = decodeEntities(value, i + 1);
-    if (Object.hasOwn(attributes, attribute)) throw new SyntaxFault(`duplicate attribute ${attribute} on <${name}>`, nameStart);
+    if (Object.hasOwn(attributes, attribute)) throw new SyntaxFault(`duplicate attribute ${excerpt(attribute)} on <${excerpt(name)}>`, nameStart);
     attributes[attribute] = value;
     i = close + 1;
     const after = buf.charCodeAt(i);
-    if (i < len && !isSpace(after) && after !== 62 && after !== 47) throw new SyntaxFault(`malformed start tag <${name}>: no space after attribute ${attribute}`, i);
+    if (i < len && !isSpace(after) && after !== Char.Gt && after !== Char.Slash) throw new SyntaxFault(`malformed start tag <${excerpt(name)}>: no space after attribute ${excerpt(attribute)}`, i);
   }
 }
 
 /** True for what may follow a name in a tag: a blank, `>` or `/`. */
-const endsName = (c: number) => isSpace(c) || c === 62 || c === 47;
+const endsName = (c: number) => isSpace(c) || c === Char.Gt || c === Char.Slash;
 
 const PREDEFINED: Readonly<Record<string, string>> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
 const REFERENCE = /&([^;&\s<]*);?/g;
@@ -151,12 +194,12 @@ const REFERENCE = /&([^;&\s<]*);?/g;
 /** Replaces XML's five entities and character references; anything else is a fault (no DTD is read). */
 function decodeEntities(text: string, offset: number): string {
   return text.replace(REFERENCE, (whole, name: string, at: number) => {
-    if (!whole.endsWith(";")) throw new SyntaxFault("'&' that does not start a reference (write &amp;)", offset + at);
+    if (!whole.endsWith(";")) throw new SyntaxFault(BARE_AMPERSAND, offset + at);
     const predefined = PREDEFINED[name];
     if (predefined !== undefined && Object.hasOwn(PREDEFINED, name)) return predefined;
     const code = /^#x[0-9a-fA-F]+$/.test(name) ? parseInt(name.slice(2), 16) : /^#[0-9]+$/.test(name) ? parseInt(name.slice(1), 10) : NaN;
-    if (Number.isNaN(code)) throw new SyntaxFault(`undefined entity &${name}; (DTD entities are not expanded)`, offset + at);
-    if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new SyntaxFault(`invalid character reference &${name};`, offset + at);
+    if (Number.isNaN(code)) throw new SyntaxFault(`undefined entity ${excerpt(`&${name};`)} (DTD entities are not expanded)`, offset + at);
+    if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new SyntaxFault(`invalid character reference ${excerpt(`&${name};`)}`, offset + at);
     return String.fromCodePoint(code);
   });
 }
@@ -175,7 +218,7 @@ export function safeTextEnd(buf: string, from: number): number {
   let end = buf.length;
   const amp = buf.lastIndexOf("&");
   if (amp >= from && buf.indexOf(";", amp) < 0) end = amp;
-  if (end > from && buf.charCodeAt(end - 1) === 13) end--;
+  if (end > from && buf.charCodeAt(end - 1) === Char.Cr) end--;
   return end;
 }
 
@@ -189,7 +232,7 @@ export function findEndTag(hay: string, close: string, from: number): [number, n
     let i = at + close.length;
     while (i < hay.length && isSpace(hay.charCodeAt(i))) i++;
     if (i === hay.length) return [INCOMPLETE, at];
-    if (hay.charCodeAt(i) === 62) return [at, i + 1];
+    if (hay.charCodeAt(i) === Char.Gt) return [at, i + 1];
   }
   return [INCOMPLETE, Math.max(from, hay.length - close.length)];
 }
@@ -199,4 +242,22 @@ export function countLines(buf: string, to: number): number {
   let n = 0;
   for (let i = buf.indexOf("\n"); i >= 0 && i < to; i = buf.indexOf("\n", i + 1)) n++;
   return n;
+}
+
+/**
+ * Lines read by whoever is not saxes (skipped leading text, skipped
+ * elements, the quick path), which saxes's own line count misses; and the
+ * quick path's column. Positions in faults add them up.
+ */
+export class LinesRead {
+  lines = 0;
+  /** Column reached by the quick path (0-based). */
+  column = 0;
+
+  /** Counts the lines of buf[0, to), read outside saxes, and the column reached. */
+  consume(buf: string, to: number): void {
+    const lines = countLines(buf, to);
+    this.lines += lines;
+    this.column = lines ? to - buf.lastIndexOf("\n", to - 1) - 1 : this.column + to;
+  }
 }

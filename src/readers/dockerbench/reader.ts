@@ -2,7 +2,6 @@ import { jsonParser } from "stream-json/parser.js";
 import Assembler from "stream-json/assembler.js";
 import { getManyValues, isMany } from "stream-chain/defs.js";
 import type { RuleResult, RuleStatus, Severity } from "../../types.js";
-import { DOCKER_BENCH_STATUS } from "../xccdf/fields.js";
 
 type Token = { name: string; value?: unknown };
 
@@ -23,6 +22,14 @@ export interface DockerBenchContext {
   target: string;
   startedAt?: string;
 }
+
+/** Docker Bench result word → RuleResult status. CIS counts a WARN as a failed check. */
+export const DOCKER_BENCH_STATUS: Readonly<Record<string, RuleStatus>> = {
+  PASS: "pass",
+  WARN: "fail",
+  INFO: "warn",
+  NOTE: "skip",
+};
 
 /** Top-level keys that are not checks (the last three only in the PatchMon spec's shape). */
 export const META_KEYS = new Set(["dockerbenchsecurity", "dockerbenchsec_version", "start", "end", "checks", "score", "tests", "passed", "warnings", "info"]);

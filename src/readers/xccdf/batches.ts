@@ -2,7 +2,8 @@ import { Worker } from "node:worker_threads";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { XmlScanner, type Ancestor, type Batch } from "../../xml/scanner.js";
-import { XccdfReader, type BatchContext } from "./reader.js";
+import { PipeError } from "../../errors.js";
+import { NotABatch, XccdfReader, type BatchContext } from "./reader.js";
 
 /**
  * Reading a TestResult's rule-results on several threads. The document's
@@ -26,7 +27,11 @@ export class BatchReader {
     this.reader = new XccdfReader({}, context.reader);
   }
 
-  /** The batch's lines, or null if it must be read in place. */
+  /**
+   * The batch's lines, or null if it must be read in place: it holds
+   * something other than rule-results, or a fault (which the read in place
+   * then reports at its position). Anything else thrown is a bug, not slower input.
+   */
   read(text: string): Buffer | null {
     const scanner = XmlScanner.forBatch(this.reader, this.context.ancestors, "batch");
     this.reader.attach(scanner);
@@ -34,7 +39,8 @@ export class BatchReader {
       scanner.write(text);
       scanner.endBatch();
       return this.reader.out.take();
-    } catch {
+    } catch (err) {
+      if (!(err instanceof NotABatch || (err instanceof PipeError && err.code === "E_BAD_INPUT"))) throw err;
       this.reader.out.discard();
       this.reader.resetBatch();
       return null;
@@ -44,7 +50,7 @@ export class BatchReader {
 
 export interface BatchJob {
   batch: Batch;
-  /** The batch's lines, or null when it must be read in place. */
+  /** The batch's lines, or null when it must be read in place; rejected if the reading failed for a bug. */
   result: Promise<Buffer | null>;
   done: boolean;
 }
@@ -59,7 +65,8 @@ const WORKER_URL = new URL("./batch-worker.js", import.meta.url);
 interface PoolWorker {
   worker: Worker;
   context?: BatchJobContext;
-  waiting: Map<number, (bytes: Buffer | null) => void>;
+  /** Settles a batch in flight: its lines, null (read it in place) or the error that stopped the worker. */
+  waiting: Map<number, (bytes: Buffer | null | Error) => void>;
   dead: boolean;
 }
 
@@ -89,12 +96,15 @@ export class BatchPool {
     }
     const id = this.nextId++;
     const job: BatchJob = { batch, result: undefined as unknown as Promise<Buffer | null>, done: false };
-    job.result = new Promise((resolve) => {
+    job.result = new Promise((resolve, reject) => {
       pooled.waiting.set(id, (bytes) => {
         job.done = true;
-        resolve(bytes);
+        if (bytes instanceof Error) reject(bytes);
+        else resolve(bytes);
       });
     });
+    // a rejection is seen when the job is awaited in turn (or not at all, once the run has failed)
+    job.result.catch(() => {});
     if (pooled.waiting.size === 1) pooled.worker.ref();
     pooled.worker.postMessage({ id, text: batch.text } satisfies WorkerRequest);
     return job;
@@ -129,20 +139,21 @@ export class BatchPool {
       if (pooled.waiting.size === 0) worker.unref();
       settle?.(reply.bytes ? Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength) : null);
     });
-    // a worker that fails hands its batches back, to be read in place
-    worker.on("error", () => this.retire(pooled));
+    // an error thrown in the worker is a bug: its batches fail with it. A worker that stops
+    // otherwise (terminated, out of its memory limit) hands them back, to be read in place
+    worker.on("error", (err: Error & { code?: string }) => this.retire(pooled, err.code === "ERR_WORKER_OUT_OF_MEMORY" || err.code === "ERR_WORKER_INIT_FAILED" ? undefined : err));
     worker.on("exit", () => this.retire(pooled));
     worker.unref();
     this.workers.push(pooled);
     return pooled;
   }
 
-  private retire(pooled: PoolWorker): void {
+  private retire(pooled: PoolWorker, error?: Error): void {
     if (!pooled.dead) {
       pooled.dead = true;
       void pooled.worker.terminate();
     }
-    for (const settle of pooled.waiting.values()) settle(null);
+    for (const settle of pooled.waiting.values()) settle(error ?? null);
     pooled.waiting.clear();
   }
 }

@@ -1,3 +1,4 @@
+// XCCDF vocabulary: its result words, severities, benchmark sections and times, as RuleResult fields.
 import type { RuleStatus, Severity } from "../../types.js";
 
 export type XccdfResult = "pass" | "fail" | "informational" | "notapplicable" | "notchecked" | "error" | "fixed" | "unknown" | "notselected";
@@ -18,17 +19,10 @@ export const XCCDF_STATUS: Readonly<Record<XccdfResult, RuleStatus>> = {
   notselected: "notapplicable",
 };
 
-/** Docker Bench result word → RuleResult status. CIS counts a WARN as a failed check. */
-export const DOCKER_BENCH_STATUS: Readonly<Record<string, RuleStatus>> = {
-  PASS: "pass",
-  WARN: "fail",
-  INFO: "warn",
-  NOTE: "skip",
-};
-
 const SEVERITIES = new Set<Severity>(["unknown", "info", "low", "medium", "high", "critical"]);
 
-export function toSeverity(word: string | undefined): Severity | undefined {
+/** A severity as XCCDF words it (`severity="high"` on a Rule or rule-result); undefined if it is none of them. */
+export function xccdfSeverity(word: string | undefined): Severity | undefined {
   // the words as XCCDF writes them, compared without hashing a fresh string (once per rule-result)
   switch (word) {
     case undefined:
@@ -48,17 +42,40 @@ export function toSeverity(word: string | undefined): Severity | undefined {
 
 const CIS_RULE_ID = /^xccdf_org\.cisecurity\.benchmarks_rule_(\d+(?:\.\d+)*)_/;
 const SECTION_NUMBER = /^\d+(?:\.\d+)*$/;
+/** A CIS benchmark reference (`https://www.cisecurity.org/benchmark/ubuntu_linux/`) and the product it names. */
+const CIS_BENCHMARK_HREF = /cisecurity\.org\/benchmark\/([^/?#]*)/i;
 
 /**
- * Benchmark section of a rule: the CIS reference number SSG attaches to the
- * rule (`<reference href="https://www.cisecurity.org/benchmark/...">1.1.9</reference>`),
- * else the number inside a CIS benchmark rule id, else undefined.
+ * Benchmark section of a rule: the value of its CIS benchmark reference
+ * (SSG writes `<reference href="https://www.cisecurity.org/benchmark/ubuntu_linux/">1.6.3</reference>`);
+ * of several, the one for a product of `platforms` (the Benchmark's CPEs), else
+ * the first. Else the number inside a CIS benchmark rule id, else undefined.
+ * A CIS Controls reference (`…/controls/`, a safeguard number such as 11) is
+ * not a section.
  */
-export function sectionOf(ruleId: string, references: readonly { href: string; value: string }[] | undefined): string | undefined {
+export function sectionOf(ruleId: string, references: readonly { href: string; value: string }[] | undefined, platforms: readonly string[] = []): string | undefined {
+  let first: string | undefined;
   for (const ref of references ?? []) {
-    if (ref.href.includes("cisecurity.org") && SECTION_NUMBER.test(ref.value)) return ref.value;
+    const product = CIS_BENCHMARK_HREF.exec(ref.href)?.[1];
+    if (product === undefined || !SECTION_NUMBER.test(ref.value)) continue;
+    if (platforms.some((cpe) => namesProduct(product, cpe))) return ref.value;
+    first ??= ref.value;
   }
-  return CIS_RULE_ID.exec(ruleId)?.[1];
+  return first ?? CIS_RULE_ID.exec(ruleId)?.[1];
+}
+
+/**
+ * True if a CIS benchmark's product (`ubuntu_linux`, `red_hat_linux`) is the
+ * one a CPE names (`cpe:/o:canonical:ubuntu_linux:22.04`, `cpe:/o:redhat:enterprise_linux:8`):
+ * the same product, or a name that starts with its vendor.
+ */
+function namesProduct(product: string, cpe: string): boolean {
+  const parts = cpe.toLowerCase().split(":");
+  // cpe:/o:vendor:product:… or cpe:2.3:o:vendor:product:…
+  const [vendor, name] = parts[1]?.startsWith("/") ? [parts[2], parts[3]] : [parts[3], parts[4]];
+  if (!vendor || !name) return false;
+  const slug = product.toLowerCase();
+  return slug === name || slug.replace(/_/g, "").startsWith(vendor.replace(/_/g, ""));
 }
 
 const HAS_ZONE = /(Z|[+-]\d\d:?\d\d)$/i;

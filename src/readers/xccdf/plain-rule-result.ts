@@ -1,5 +1,5 @@
 import type { Ident } from "../../types.js";
-import { INCOMPLETE, findEndTag, parsePlainStartTag } from "../../xml/syntax.js";
+import { Char, INCOMPLETE, findEndTag, parsePlainStartTag } from "../../xml/syntax.js";
 import { collapse } from "./fields.js";
 
 /** What a rule-result says about its rule, gathered until its end tag. */
@@ -36,9 +36,9 @@ export function readPlainRuleResult(buf: string, from: number, name: string, rr:
   for (;;) {
     const lt = buf.indexOf("<", pos);
     if (lt < 0) return -1;
-    if (buf.charCodeAt(lt + 1) === 47 /* / */) {
+    if (buf.charCodeAt(lt + 1) === Char.Slash) {
       const end = lt + 2 + name.length;
-      return buf.startsWith(name, lt + 2) && buf.charCodeAt(end) === 62 /* > */ ? end + 1 : -1;
+      return buf.startsWith(name, lt + 2) && buf.charCodeAt(end) === Char.Gt ? end + 1 : -1;
     }
     const tag = parsePlainStartTag(buf, lt);
     if (!tag) return -1;
@@ -59,7 +59,7 @@ export function readPlainRuleResult(buf: string, from: number, name: string, rr:
     else {
       const textEnd = buf.indexOf("<", tag.end);
       const closeEnd = textEnd + 2 + tag.name.length;
-      if (textEnd < 0 || buf.charCodeAt(textEnd + 1) !== 47 || !buf.startsWith(tag.name, textEnd + 2) || buf.charCodeAt(closeEnd) !== 62) return -1;
+      if (textEnd < 0 || buf.charCodeAt(textEnd + 1) !== Char.Slash || !buf.startsWith(tag.name, textEnd + 2) || buf.charCodeAt(closeEnd) !== Char.Gt) return -1;
       text = buf.slice(tag.end, textEnd);
       if (text.includes("&") || text.includes("\r")) return -1;
       pos = closeEnd + 1;

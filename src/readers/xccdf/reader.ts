@@ -1,40 +1,13 @@
 import type { OpenTag, XmlEvents, XmlScanner } from "../../xml/scanner.js";
-import type { Ident, Reference, RuleResult, Severity } from "../../types.js";
 import { ByteLines, utf8 } from "../../streams/byte-lines.js";
 import { readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
-import { XCCDF_STATUS, collapse, sectionOf, toDateTime, toSeverity, type XccdfResult } from "./fields.js";
+import { collapse, sectionOf, toDateTime, xccdfSeverity } from "./fields.js";
+import { tailJson, writeRuleLine, type BenchmarkMeta, type RuleMeta, type TestContext } from "./line.js";
 
 const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
 
 /** XHTML elements that separate words when their text is flattened. */
 const BLOCK = new Set(["p", "br", "li", "div", "pre", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "dt"]);
-
-/** What a Benchmark says about one Rule, kept for the whole run (the only state that grows). */
-export interface RuleMeta {
-  severity?: Severity;
-  title?: string;
-  description?: string;
-  rationale?: string;
-  fixtext?: string;
-  fix?: string;
-  idents: Ident[];
-  references: Reference[];
-  titleLang?: string;
-  /** Serialised on the Rule's first rule-result. */
-  json?: RuleJson;
-}
-
-interface TestContext {
-  id: string;
-  startedAt?: string;
-  completedAt?: string;
-  version?: string;
-  benchmarkId?: string;
-  profileId?: string;
-  target?: string;
-  /** Serialised on the TestResult's first rule-result; cleared when what it holds changes. */
-  json?: Buffer;
-}
 
 type CaptureKind = "rule-title" | "rule-description" | "rule-rationale" | "rule-fixtext" | "rule-fix" | "rule-ident" | "rule-reference" | "benchmark-title" | "benchmark-version" | "profile-title" | "value-value" | "test-target" | "rr-result" | "rr-ident" | "rr-message" | "rr-fix";
 
@@ -83,7 +56,7 @@ export class XccdfReader implements XmlEvents {
   private readonly rules = new Map<string, RuleMeta>();
   private readonly values = new Map<string, string>();
   private readonly profiles = new Map<string, string>();
-  private readonly benchmarks = new Map<string, { title?: string; version?: string }>();
+  private readonly benchmarks = new Map<string, BenchmarkMeta>();
   private readonly openBenchmarks: string[] = [];
   private rule: { id: string; depth: number; meta: RuleMeta } | null = null;
   private profileId: string | null = null;
@@ -179,14 +152,17 @@ export class XccdfReader implements XmlEvents {
         if (this.isXccdf(tag)) {
           const id = a.id ?? "";
           this.openBenchmarks.push(id);
-          if (!this.benchmarks.has(id)) this.benchmarks.set(id, {});
+          if (!this.benchmarks.has(id)) this.benchmarks.set(id, { platforms: [] });
         }
         return false;
       case "Rule":
-        if (this.isXccdf(tag) && !this.test) this.rule = { id: a.id ?? "", depth: this.stack.length, meta: { severity: toSeverity(a.severity), idents: [], references: [] } };
+        if (this.isXccdf(tag) && !this.test) this.rule = { id: a.id ?? "", depth: this.stack.length, meta: { severity: xccdfSeverity(a.severity), idents: [], references: [] } };
         return false;
       case "Profile":
         if (parent === "Benchmark") this.profileId = a.id ?? null;
+        return false;
+      case "platform":
+        if (parent === "Benchmark" && a.idref && this.isXccdf(tag)) this.openBenchmark()?.platforms.push(a.idref);
         return false;
       case "Value":
         if (this.isXccdf(tag)) this.valueId = a.id ?? null;
@@ -242,6 +218,8 @@ export class XccdfReader implements XmlEvents {
         break;
       case "Rule":
         if (this.rule && depth === this.rule.depth) {
+          const { id, meta } = this.rule;
+          meta.section = sectionOf(id, meta.references, this.openBenchmark()?.platforms);
           this.rules.set(this.rule.id, this.rule.meta);
           this.rule = null;
         }
@@ -259,6 +237,11 @@ export class XccdfReader implements XmlEvents {
         this.valueId = null;
         break;
     }
+  }
+
+  /** The innermost open XCCDF Benchmark's metadata. */
+  private openBenchmark(): BenchmarkMeta | undefined {
+    return this.benchmarks.get(this.openBenchmarks[this.openBenchmarks.length - 1] ?? "");
   }
 
   private isXccdf(tag: OpenTag): boolean {
@@ -349,7 +332,7 @@ export class XccdfReader implements XmlEvents {
         break;
       case "benchmark-title":
       case "benchmark-version": {
-        const b = this.benchmarks.get(this.openBenchmarks[this.openBenchmarks.length - 1] ?? "");
+        const b = this.openBenchmark();
         if (b) b[c.kind === "benchmark-title" ? "title" : "version"] ??= collapse(raw);
         break;
       }
@@ -380,130 +363,17 @@ export class XccdfReader implements XmlEvents {
     }
   }
 
-  /**
-   * Writes the rule-result's line. Every line carries its Rule's metadata and
-   * its TestResult's context, so both are serialised once and their bytes
-   * reused (keys in the schema's order, the order JSON.stringify gives a RuleResult).
-   */
+  /** Writes the rule-result's line (not for a notselected rule unless asked). */
   private emit(rr: RuleResultBuilder): void {
-    const raw = rr.result ?? "unknown";
-    if (raw === "notselected" && !this.includeNotselected) return;
-    const meta = this.rules.get(rr.idref);
-    const rule = meta ? (meta.json ??= ruleJson(rr.idref, meta)) : ruleJson(rr.idref, undefined);
-    const out = this.out;
-    const severity = toSeverity(rr.severity) ?? meta?.severity ?? "unknown";
-    out.bytes((rule.lead[severity] ??= leadJson(rule, severity)));
-    const status = statusJson(raw);
-    if (status) out.bytes(status);
-    else out.text(`,"status":"error","raw_status":${JSON.stringify(raw)}`);
-    if (rr.messages.length) out.text(`,"finding":${JSON.stringify(rr.messages.join("\n"))}`);
-    if (rule.remediation) out.bytes(rule.remediation);
-    else if (rr.fix) out.text(`,"remediation":${JSON.stringify(rr.fix)}`);
-    if (rr.idents.length) out.bytes(identsJson(rr.idents, rule));
-    else if (rule.idents) out.bytes(rule.idents);
-    if (rule.references) out.bytes(rule.references);
-    out.endLine(this.tailOf(this.test!));
+    if (rr.result === "notselected" && !this.includeNotselected) return;
+    writeRuleLine(this.out, rr, this.rules.get(rr.idref), this.tailOf(this.test!));
   }
 
   /** The line's tail as bytes, with its line feed: serialised once per TestResult context. */
   private tailOf(test: TestContext): Buffer {
-    return (test.json ??= utf8(`${this.testJson(test)}\n`));
+    return (test.json ??= utf8(`${tailJson(test, this.profiles, this.benchmarks)}\n`));
   }
 
-  /** The line's tail: `,"scanner":…}` from the TestResult and its Benchmark. */
-  private testJson(test: TestContext): string {
-    const out: Partial<RuleResult> = { scanner: "openscap", target: test.target ?? "" };
-    if (test.profileId) {
-      const title = this.profiles.get(test.profileId);
-      out.profile = title ? { id: test.profileId, title } : { id: test.profileId };
-    }
-    if (test.benchmarkId) {
-      const b = this.benchmarks.get(test.benchmarkId);
-      out.benchmark = { id: test.benchmarkId };
-      if (b?.title) out.benchmark.title = b.title;
-      const version = test.version ?? b?.version;
-      if (version) out.benchmark.version = version;
-    }
-    if (test.id) out.test_result_id = test.id;
-    if (test.startedAt) out.started_at = test.startedAt;
-    if (test.completedAt) out.completed_at = test.completedAt;
-    return `,${JSON.stringify(out).slice(1)}`;
-  }
-}
-
-/** `,"status":…,"raw_status":…` for each XCCDF result word. */
-const STATUS_JSON = Object.fromEntries(Object.entries(XCCDF_STATUS).map(([raw, status]) => [raw, utf8(`,"status":"${status}","raw_status":"${raw}"`)])) as Record<XccdfResult, Buffer>;
-
-/**
- * STATUS_JSON's piece for a result word, undefined for a word XCCDF does not
- * define. A switch compares the fresh string by length and characters, where
- * a property lookup would first hash it and look it up in V8's string table.
- */
-function statusJson(raw: string): Buffer | undefined {
-  switch (raw) {
-    case "pass":
-      return STATUS_JSON.pass;
-    case "fail":
-      return STATUS_JSON.fail;
-    case "notapplicable":
-      return STATUS_JSON.notapplicable;
-    case "notchecked":
-      return STATUS_JSON.notchecked;
-    case "informational":
-      return STATUS_JSON.informational;
-    case "error":
-      return STATUS_JSON.error;
-    case "fixed":
-      return STATUS_JSON.fixed;
-    case "unknown":
-      return STATUS_JSON.unknown;
-    case "notselected":
-      return STATUS_JSON.notselected;
-  }
-  return undefined;
-}
-
-/** A Rule's parts of a line, serialised once per Rule. */
-interface RuleJson {
-  /** `{"rule_ref":…,"title":…` and description and rationale when known. */
-  head: string;
-  /** `,"section":…` or "". */
-  section: string;
-  /** head, severity and section: the line up to its status, for each severity seen. */
-  lead: Partial<Record<Severity, Buffer>>;
-  /** Undefined when the Rule has none, so that the rule-result's own fix is used. */
-  remediation?: Buffer;
-  idents?: Buffer;
-  references?: Buffer;
-  /** The last rule-result idents serialised for this Rule (oscap repeats the Rule's). */
-  lastIdents?: { idents: Ident[]; json: Buffer };
-}
-
-function ruleJson(idref: string, meta: RuleMeta | undefined): RuleJson {
-  const head: Partial<RuleResult> = { rule_ref: idref, title: meta?.title ?? "" };
-  if (meta?.description) head.description = meta.description;
-  if (meta?.rationale) head.rationale = meta.rationale;
-  const section = sectionOf(idref, meta?.references);
-  const remediation = meta?.fixtext ?? meta?.fix;
-  return {
-    head: JSON.stringify(head).slice(0, -1),
-    section: section ? `,"section":${JSON.stringify(section)}` : "",
-    lead: {},
-    remediation: remediation ? utf8(`,"remediation":${JSON.stringify(remediation)}`) : undefined,
-    idents: meta?.idents.length ? utf8(`,"idents":${JSON.stringify(meta.idents)}`) : undefined,
-    references: meta?.references.length ? utf8(`,"references":${JSON.stringify(meta.references)}`) : undefined,
-  };
-}
-
-function leadJson(rule: RuleJson, severity: Severity): Buffer {
-  return utf8(`${rule.head},"severity":"${severity}"${rule.section}`);
-}
-
-function identsJson(idents: Ident[], rule: RuleJson): Buffer {
-  const last = rule.lastIdents;
-  if (last && last.idents.length === idents.length && idents.every((ident, i) => ident.system === last.idents[i].system && ident.value === last.idents[i].value)) return last.json;
-  rule.lastIdents = { idents, json: utf8(`,"idents":${JSON.stringify(idents)}`) };
-  return rule.lastIdents.json;
 }
 
 function preferLang(storedLang: string | undefined, stored: string | undefined, attributes: Record<string, string>): boolean {

@@ -1,0 +1,122 @@
+import type { XmlEvents } from "./scanner.js";
+import { Char } from "./syntax.js";
+
+const XML_NS = "http://www.w3.org/XML/1998/namespace";
+
+/** An element open around a batch, as forBatch takes it. */
+export interface Ancestor {
+  name: string;
+  ns: Record<string, string> | null;
+}
+
+/**
+ * The open elements, whoever reads them (saxes or the quick path): their
+ * names, namespace declarations, and which of them is skipped unread or read
+ * by the quick path. Opening and closing one tells the caller's events.
+ */
+export class OpenElements {
+  /** Qualified names of the open elements, and their local names beside. */
+  readonly names: string[] = [];
+  private readonly locals: string[] = [];
+  private readonly nsFrames: (Record<string, string> | null)[] = [];
+  /** Depth of the element whose content is skipped unread, 0 if none. */
+  skipDepth = 0;
+  /** `</name` of the skipped element. */
+  skipClose = "";
+  /** Depth of the open quick element, 0 if none. */
+  quickDepth = 0;
+
+  constructor(
+    private readonly events: XmlEvents,
+    private readonly quick: ReadonlySet<string>,
+    /** Called when the quick element closes. */
+    private readonly onLeaveQuick: () => void,
+  ) {}
+
+  get depth(): number {
+    return this.names.length;
+  }
+
+  /** The innermost open element's qualified name. */
+  get innermost(): string {
+    return this.names[this.names.length - 1];
+  }
+
+  /** True while the quick element is open and nothing inside it is. */
+  get atQuickLevel(): boolean {
+    return this.quickDepth > 0 && this.names.length === this.quickDepth;
+  }
+
+  /** Opens the elements around a batch, unannounced, and makes the innermost the quick element. */
+  openAround(ancestors: Ancestor[]): void {
+    for (const a of ancestors) {
+      this.names.push(a.name);
+      this.locals.push(localOf(a.name));
+      this.nsFrames.push(a.ns);
+    }
+    this.quickDepth = this.names.length;
+  }
+
+  ancestors(): Ancestor[] {
+    return this.names.map((name, i) => ({ name, ns: this.nsFrames[i] }));
+  }
+
+  /** `declares`: false when the attributes are known to hold no xmlns declaration. */
+  open(name: string, attributes: Record<string, string>, selfClosing: boolean, declares: boolean): void {
+    let frame: Record<string, string> | null = null;
+    if (declares) {
+      for (const key in attributes) {
+        if (key.charCodeAt(0) === Char.LowerX && (key === "xmlns" || key.startsWith("xmlns:"))) {
+          frame ??= {};
+          frame[key] = attributes[key];
+        }
+      }
+    }
+    const local = localOf(name);
+    this.nsFrames.push(frame);
+    this.names.push(name);
+    this.locals.push(local);
+    if (this.skipDepth > 0) return;
+    const skip = this.events.open({ name, local, attributes, selfClosing });
+    if (selfClosing) return;
+    if (skip) {
+      this.skipDepth = this.names.length;
+      this.skipClose = `</${name}`;
+    } else if (this.quickDepth === 0 && this.quick.has(local)) this.quickDepth = this.names.length;
+  }
+
+  /** Closes the innermost element. */
+  close(): void {
+    this.names.pop();
+    const local = this.locals.pop()!;
+    this.nsFrames.pop();
+    if (this.skipDepth > 0) {
+      if (this.names.length >= this.skipDepth) return;
+      this.skipDepth = 0;
+    }
+    if (this.names.length < this.quickDepth) {
+      this.quickDepth = 0;
+      this.onLeaveQuick();
+    }
+    this.events.close(local);
+  }
+
+  /** Namespace URI of a qualified name, as declared on the open elements. */
+  uriOf(qname: string): string | undefined {
+    const colon = qname.indexOf(":");
+    const prefix = colon < 0 ? "" : qname.slice(0, colon);
+    if (prefix === "xml") return XML_NS;
+    const key = prefix ? `xmlns:${prefix}` : "xmlns";
+    for (let i = this.nsFrames.length - 1; i >= 0; i--) {
+      const frame = this.nsFrames[i];
+      if (frame && key in frame) return frame[key] || undefined;
+    }
+    return undefined;
+  }
+}
+
+/** A qualified name without its prefix. */
+export function localOf(name: string): string {
+  const colon = name.indexOf(":");
+  return colon < 0 ? name : name.slice(colon + 1);
+}
