@@ -4,7 +4,8 @@ import { PipeError } from "../errors.js";
 import type { Io } from "./run.js";
 import { openInputs } from "../streams/input.js";
 import { DeadLetterFile } from "../delivery/dead-letter.js";
-import { runDeliveryLoop, type LoopStats, type Outcome, type Where } from "../delivery/loop.js";
+import { runDeliveryLoop, type LoopStats, type Where } from "../delivery/loop.js";
+import { DELIVERED, type Outcome } from "../delivery/outcome.js";
 import type { TlsOptions } from "../delivery/tls.js";
 
 /** Options every sender takes: delivery, TLS, dead-letter, reporting. */
@@ -37,7 +38,16 @@ export function senderOptions<T>(y: Argv<T>, deadLetterDefault: string) {
     .option("stats", { type: "boolean", default: false, describe: "print read/sent/retried/dead-lettered counts on stderr at the end" });
 }
 
-export function checkSenderArgs(a: SenderArgs, io: Io): { tls: TlsOptions; retryOn: Set<number> } {
+/** What every sender's connection needs, checked: the HTTP sender's options but the URL (connections = --concurrency). */
+export interface SenderSettings {
+  tls: TlsOptions;
+  retryOn: Set<number>;
+  timeoutMs: number;
+  retries: number;
+  connections: number;
+}
+
+export function checkSenderArgs(a: SenderArgs, io: Io): SenderSettings {
   if (!(a.concurrency >= 1) || !Number.isInteger(a.concurrency)) throw new PipeError("E_USAGE", "--concurrency must be a whole number ≥ 1");
   if (!(a.timeout > 0)) throw new PipeError("E_USAGE", "--timeout must be > 0 seconds");
   if (!(a.retries >= 0) || !Number.isInteger(a.retries)) throw new PipeError("E_USAGE", "--retries must be a whole number ≥ 0");
@@ -49,7 +59,7 @@ export function checkSenderArgs(a: SenderArgs, io: Io): { tls: TlsOptions; retry
   }
   if ((a.cert === undefined) !== (a.key === undefined)) throw new PipeError("E_USAGE", "--cert and --key go together");
   if (a.insecure) io.warn("warning: --insecure: the server's certificate is NOT verified");
-  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn };
+  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn, timeoutMs: a.timeout * 1000, retries: a.retries, connections: a.concurrency };
 }
 
 /** SIGINT/SIGTERM stop reading; the loop then finishes or dead-letters what is in flight. */
@@ -74,72 +84,81 @@ function stopOnSignals(onStop: () => void) {
   };
 }
 
-/** What one sender command plugs into runSender. */
-export interface SenderRun<T> {
+/** What a sender command plugs into runSender: its records' preparation and its transport. */
+export interface Sender<T> {
+  /** A line as what is delivered; throws (with the reason) for an invalid record. */
+  prepare(line: string, where: Where): T;
+  /** Delivers a unit, one outcome per item (in a dry run: prints it, see printTo). */
+  deliver(items: T[]): Promise<Outcome[]>;
+  /** SIGINT/SIGTERM: give up waiting retries. */
+  stop(): void;
+  /**
+   * Closes connections once the loop is over; a late failure (the local
+   * logger) comes back as a failed outcome. May throw a PipeError that
+   * outranks the counts (credentials refused).
+   */
+  close(stats: Readonly<LoopStats>): Promise<Outcome>;
+  counters(): { retried: number; truncated: number };
+}
+
+/** How a sender command runs: who it is, its arguments, and the shape of its delivery units. */
+export interface SenderRun {
   name: string;
   args: SenderArgs & { _: (string | number)[] };
   io: Io;
-  prepare(line: string, where: Where): T;
   unitSize: number;
   concurrency: number;
-  /** Delivers a unit; not called in a dry run. */
-  deliver(items: T[]): Promise<Outcome[]>;
-  /** A dry run's output for a unit: the lines that would be sent. */
-  preview(items: T[]): string;
-  /** SIGINT/SIGTERM: give up waiting retries. */
-  stop(): void;
-  /** Closes connections; a late failure (the local logger) comes back as a reason. */
-  close(): Promise<string | null>;
-  counters(): { retried: number; truncated: number };
-  /** A failure that outranks the counts (credentials refused), checked after the loop. */
-  failure?(stats: LoopStats): PipeError | null;
   /** For the truncation warning. */
   maxSize?: number;
 }
 
+/** A dry run's deliver: prints each unit's preview on stdout (with backpressure) and calls it delivered. */
+export function printTo<T>(out: Io["stdout"], preview: (items: T[]) => string): (items: T[]) => Promise<Outcome[]> {
+  return async (items) => {
+    if (!out.write(preview(items))) await once(out, "drain");
+    return items.map(() => DELIVERED);
+  };
+}
+
 /**
  * The body every sender shares: dead-letter file, signals, progress, the
- * delivery loop (or a dry run's preview), closing, and the final verdict.
+ * delivery loop, closing, and the final verdict.
  */
-export async function runSender<T>(r: SenderRun<T>): Promise<void> {
-  const dryRun = r.args["dry-run"];
-  const deadLetter = openDeadLetter(r.args["dead-letter"], r.name, dryRun);
-  const signals = stopOnSignals(() => r.stop());
+export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<void> {
+  const { io, args } = run;
+  const dryRun = args["dry-run"];
+  const deadLetter = dryRun ? null : new DeadLetterFile(args["dead-letter"], run.name);
+  const signals = stopOnSignals(() => sender.stop());
   const stats: LoopStats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
-  const stopProgress = progress(r.io, () => `${r.name}: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
-  let late: string | null = null;
+  const stopProgress = progress(io, () => `${run.name}: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
+  let late: Outcome = DELIVERED;
   try {
-    await runDeliveryLoop<T>({
-      inputs: openInputs(r.args._.map(String)),
-      prepare: r.prepare,
-      unitSize: r.unitSize,
-      concurrency: r.concurrency,
-      deliver: dryRun
-        ? async (items) => {
-            if (!r.io.stdout.write(r.preview(items))) await once(r.io.stdout, "drain");
-            return items.map(() => null);
-          }
-        : r.deliver,
-      deadLetter,
-      onInvalid: (where, reason) => r.io.warn(`${where.source}: line ${where.record}: ${reason}`),
-      stop: signals.signal,
-      stats,
-    });
-  } finally {
-    stopProgress();
-    signals.dispose();
-    late = await r.close();
-  }
-  const failure = r.failure?.(stats);
-  if (failure) {
+    try {
+      await runDeliveryLoop<T>({
+        inputs: openInputs(args._.map(String)),
+        prepare: sender.prepare,
+        unitSize: run.unitSize,
+        concurrency: run.concurrency,
+        deliver: sender.deliver,
+        deadLetter,
+        onInvalid: (where, reason) => io.warn(`${where.source}: line ${where.record}: ${reason}`),
+        stop: signals.signal,
+        stats,
+      });
+    } finally {
+      stopProgress();
+      signals.dispose();
+      late = await sender.close(stats);
+    }
+  } catch (err) {
     deadLetter?.close();
-    throw failure;
+    throw err;
   }
-  const counters = r.counters();
-  if (counters.truncated) r.io.warn(`${counters.truncated} line(s) longer than --max-size ${r.maxSize} were truncated (marked '[truncated N bytes]')`);
-  if (late) r.io.warn(late);
-  finish(r.io, { ...stats, ...counters }, { deadLetter, showStats: r.args.stats, signal: signals.received(), dryRun });
-  if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late}`);
+  const counters = sender.counters();
+  if (counters.truncated) io.warn(`${counters.truncated} line(s) longer than --max-size ${run.maxSize} were truncated (marked '[truncated N bytes]')`);
+  if (late) io.warn(late.reason);
+  finish(io, { ...stats, ...counters }, { deadLetter, showStats: args.stats, signal: signals.received(), dryRun });
+  if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late.reason}`);
 }
 
 /** A stderr progress line once a second, only on a terminal. */
@@ -167,8 +186,4 @@ function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: numbe
     });
   }
   if (lost) throw new PipeError("E_LOST", `${lost} of ${stats.read} records not ${opts.dryRun ? "valid" : "delivered"}${where}`);
-}
-
-function openDeadLetter(path: string, command: string, dryRun: boolean): DeadLetterFile | null {
-  return dryRun ? null : new DeadLetterFile(path, command);
 }

@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher } from "undici";
 import { PipeError } from "../errors.js";
 import { tlsConnectOptions, type TlsOptions } from "./tls.js";
+import type { HttpAnswer } from "./outcome.js";
 
 export type { TlsOptions };
 
@@ -16,17 +17,12 @@ export interface HttpSenderOptions {
   connections: number;
   tls?: TlsOptions;
   headers?: Record<string, string>;
-  /** First backoff step and cap, milliseconds. */
-  backoffMs?: number;
-  maxBackoffMs?: number;
-  /** Longest Retry-After honoured, milliseconds. */
-  maxRetryAfterMs?: number;
-  onRetry?: (info: { attempt: number; delayMs: number; why: string }) => void;
 }
 
-export type SendResult =
-  | { ok: true; status: number; attempts: number; body: string }
-  | { ok: false; status?: number; attempts: number; reason: string; body?: string; headers?: Record<string, string | string[] | undefined> };
+/** First backoff step and its cap; the longest Retry-After honoured (milliseconds). */
+const BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+const MAX_RETRY_AFTER_MS = 300_000;
 
 export interface SendRequest {
   body: string | Buffer;
@@ -64,9 +60,9 @@ export class HttpSender {
     await this.agent.close();
   }
 
-  async send(req: SendRequest): Promise<SendResult> {
+  async send(req: SendRequest): Promise<HttpAnswer> {
     const retries = this.opts.retries;
-    let last: SendResult = { ok: false, attempts: 0, reason: "not sent" };
+    let last: HttpAnswer = { ok: false, attempts: 0, reason: "not sent" };
     for (let attempt = 1; attempt <= retries + 1; attempt++) {
       const outcome = await this.attempt(req, attempt);
       if (outcome.result.ok || !outcome.retryable || attempt > retries) return outcome.result;
@@ -74,13 +70,12 @@ export class HttpSender {
       if (this.stopping.signal.aborted) return { ...last, reason: `${last.reason}; not retried: interrupted` };
       const delayMs = outcome.retryAfterMs ?? this.backoff(attempt);
       this.retried++;
-      this.opts.onRetry?.({ attempt, delayMs, why: last.reason });
       if (!(await sleep(delayMs, this.stopping.signal))) return { ...last, reason: `${last.reason}; not retried: interrupted` };
     }
     return last;
   }
 
-  private async attempt(req: SendRequest, attempt: number): Promise<{ result: SendResult; retryable: boolean; retryAfterMs?: number }> {
+  private async attempt(req: SendRequest, attempt: number): Promise<{ result: HttpAnswer; retryable: boolean; retryAfterMs?: number }> {
     const timeout = AbortSignal.timeout(this.opts.timeoutMs);
     try {
       const res = await this.agent.request({
@@ -97,7 +92,7 @@ export class HttpSender {
       const status = res.statusCode;
       if (status >= 200 && status < 300) return { result: { ok: true, status, attempts: attempt, body }, retryable: false };
       const said = body.trim().slice(0, 200);
-      const result: SendResult = { ok: false, status, attempts: attempt, reason: `HTTP ${status}${said ? `: ${said}` : ""}`, body, headers: res.headers };
+      const result: HttpAnswer = { ok: false, status, attempts: attempt, reason: `HTTP ${status}${said ? `: ${said}` : ""}`, body, headers: res.headers };
       const retryable = !req.noRetry?.has(status) && (status >= 500 || status === 429 || (this.opts.retryOn?.has(status) ?? false));
       return { result, retryable, retryAfterMs: retryable ? this.retryAfter(res.headers["retry-after"]) : undefined };
     } catch (err) {
@@ -112,16 +107,14 @@ export class HttpSender {
   }
 
   private backoff(attempt: number): number {
-    const base = this.opts.backoffMs ?? 250;
-    const cap = this.opts.maxBackoffMs ?? 30_000;
-    const step = Math.min(cap, base * 2 ** (attempt - 1));
+    const step = Math.min(MAX_BACKOFF_MS, BACKOFF_MS * 2 ** (attempt - 1));
     return Math.round(step / 2 + Math.random() * (step / 2));
   }
 
   private retryAfter(value: string | string[] | undefined): number | undefined {
     const v = Array.isArray(value) ? value[0] : value;
     if (!v) return undefined;
-    const max = this.opts.maxRetryAfterMs ?? 300_000;
+    const max = MAX_RETRY_AFTER_MS;
     const seconds = Number(v);
     const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(v) - Date.now();
     return Number.isFinite(ms) ? Math.min(max, Math.max(0, ms)) : undefined;

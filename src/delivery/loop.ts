@@ -1,6 +1,7 @@
 import { readLines } from "../streams/lines.js";
 import type { NamedInput } from "../streams/input.js";
 import { DeadLetterFile, unwrapDeadLetter } from "./dead-letter.js";
+import { failed, type Outcome } from "./outcome.js";
 
 export interface Where {
   record: number;
@@ -22,10 +23,7 @@ export interface DeliveryLoopOptions<T> {
   unitSize: number;
   /** Units in flight at once; reading pauses while all are busy. */
   concurrency: number;
-  /**
-   * One outcome per item: null when delivered, else the reason; with a
-   * `line`, only part was delivered and that line (the rest) is dead-lettered.
-   */
+  /** One outcome per item; a failure with a `line` dead-letters that line (the undelivered rest). */
   deliver(items: T[]): Promise<Outcome[]>;
   /** Where undelivered lines go; with none (dry run) they are only reported. */
   deadLetter: DeadLetterFile | null;
@@ -37,8 +35,6 @@ export interface DeliveryLoopOptions<T> {
   /** Counts kept up to date as the loop runs (for progress lines). */
   stats?: LoopStats;
 }
-
-export type Outcome = string | null | { reason: string; line: string };
 
 interface Entry<T> {
   line: string;
@@ -82,13 +78,12 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
     try {
       outcomes = await opts.deliver(entries.map((e) => e.item));
     } catch (err) {
-      outcomes = entries.map(() => `delivery failed: ${(err as Error).message}`);
+      outcomes = entries.map(() => failed(`delivery failed: ${(err as Error).message}`));
     }
     entries.forEach((e, i) => {
       const outcome = outcomes[i];
       if (outcome === null) stats.sent++;
-      else if (typeof outcome === "string") bury(e.line, e.where, outcome);
-      else bury(outcome.line, e.where, outcome.reason);
+      else bury(outcome.line ?? e.line, e.where, outcome.reason);
     });
   };
 

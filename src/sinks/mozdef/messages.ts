@@ -1,20 +1,14 @@
+import { hostname as shortHostname } from "node:os";
 import { MozDefError } from "./error.js";
 import { toSeverity, type MozDefSeverity } from "./severity.js";
-import { currentHostname, processName } from "./host.js";
+import { processName, resolveFqdn } from "./host.js";
+import { sendMessage, type DeliverySettings } from "./send.js";
 import { isoTimestamp } from "../../util/time.js";
-import type { ComplianceItem } from "../../types.js";
+import type { ComplianceItem, Json } from "../../types.js";
 
-type Json = Record<string, unknown>;
-
-/** How a message is delivered when send() is called (see ./send.ts). */
-export interface DeliverySettings {
-  url?: string;
-  /** Verify the server's certificate (default true, unlike mozdef_client), or a CA file path. */
-  verify: boolean | string;
-  syslog: { enabled: boolean; only: boolean };
-  sqs: { enabled: boolean; queue?: string; region?: string; accountId?: string; endpoint?: string };
-  timeoutMs: number;
-  retries: number;
+/** What a message fills in that it cannot know by itself: this host's name (see resolveFqdn()). */
+export interface MessageContext {
+  hostname: string;
 }
 
 /** Base of every message: delivery settings and the mozdef_client setters. */
@@ -58,18 +52,21 @@ export abstract class MozDefMessage {
   /** Throws MozDefError when the message would not be accepted. */
   abstract validate(): void;
   /** The document as it goes on the wire. */
-  abstract construct(): Json;
+  abstract construct(ctx: MessageContext): Json;
 
-  /** Validated, constructed document. */
-  build(): Json {
+  /**
+   * Validated, constructed document. An event without its own hostname gets
+   * `ctx.hostname`: by default the plain host name, as build() cannot wait for
+   * DNS; send() passes the FQDN.
+   */
+  build(ctx: MessageContext = { hostname: shortHostname() }): Json {
     this.validate();
-    return this.construct();
+    return this.construct(ctx);
   }
 
   /** Sends through HTTP, syslog and/or SQS as set; resolves once every transport acknowledged it. */
   async send(): Promise<void> {
-    const { sendMessage } = await import("./send.js");
-    await sendMessage(this.build(), this.delivery);
+    await sendMessage(this.build({ hostname: await resolveFqdn() }), this.delivery);
   }
 }
 
@@ -83,7 +80,8 @@ export class MozDefEvent extends MozDefMessage {
   source: string | null = null;
   category = "event";
   severity: MozDefSeverity = "INFO";
-  hostname = currentHostname();
+  /** This host's when unset (see build()). */
+  hostname?: string;
   processid: number = process.pid;
   processname = processName();
   /** Other top-level fields of a record, sent after the standard ones. */
@@ -110,11 +108,11 @@ export class MozDefEvent extends MozDefMessage {
   }
 
   /** gozdef's key order: timestamp, category, hostname, processid, processname, severity, source, summary, tags, details. */
-  construct(): Json {
+  construct(ctx: MessageContext): Json {
     return {
       timestamp: this.timestamp ?? isoTimestamp(),
       category: this.category,
-      hostname: this.hostname,
+      hostname: this.hostname ?? ctx.hostname,
       processid: this.processid,
       processname: this.processname,
       severity: this.severity,

@@ -1,9 +1,8 @@
 import { MozDefAssetHint, MozDefCompliance, MozDefEvent, MozDefVulnerability, type MozDefMessage } from "./messages.js";
 import { MozDefError } from "./error.js";
 import { isoTimestamp } from "../../util/time.js";
-import type { ComplianceItem, RuleResult } from "../../types.js";
-
-type Json = Record<string, unknown>;
+import { parseJsonObject } from "../../streams/ndjson.js";
+import type { ComplianceItem, Json, RuleResult } from "../../types.js";
 export const RECORD_KINDS = ["event", "compliance", "vulnerability", "hint", "rule"] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
@@ -78,13 +77,6 @@ export function ruleToComplianceItem(r: RuleResult, ctx: RecordContext = {}): Co
  * A line as the MozDef document it becomes (defaults filled, validated as
  * mozdef_client does). Throws with the reason when it cannot be sent.
  */
-export function lineToDocument(line: string, opts: { kind?: RecordKind; linkBase?: string } = {}): Json {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch (err) {
-    throw new Error(`not JSON (${(err as Error).message})`);
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`not a JSON object (${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : typeof parsed})`);
-  return recordToMessage(parsed as Json, opts.kind, { linkBase: opts.linkBase }).build();
+export function lineToDocument(line: string, opts: { kind?: RecordKind; linkBase?: string; hostname: string }): Json {
+  return recordToMessage(parseJsonObject(line), opts.kind, { linkBase: opts.linkBase }).build({ hostname: opts.hostname });
 }

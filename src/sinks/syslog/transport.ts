@@ -4,6 +4,7 @@ import { connect as tlsConnect } from "node:tls";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { sleep } from "../../delivery/http.js";
 import { tlsConnectOptions, type TlsOptions } from "../../delivery/tls.js";
+import { DELIVERED, failed, type Outcome } from "../../delivery/outcome.js";
 
 export type TransportKind = "unix" | "udp" | "tcp" | "tls";
 
@@ -22,15 +23,12 @@ export interface TransportOptions {
   /** Local socket only: the ident logger writes, and whether it writes RFC 5424. */
   ident?: string;
   rfc5424?: boolean;
-  onReconnect?: (why: string) => void;
 }
-
-export type Delivery = { ok: true } | { ok: false; reason: string };
 
 /** Carries finished syslog frames; resolves each send once the frame left (or could not leave). */
 export interface SyslogTransport {
-  send(frame: string): Promise<Delivery>;
-  close(): Promise<Delivery>;
+  send(frame: string): Promise<Outcome>;
+  close(): Promise<Outcome>;
 }
 
 export function openTransport(opts: TransportOptions): SyslogTransport {
@@ -50,13 +48,13 @@ class UdpTransport implements SyslogTransport {
     this.socket = createSocket(isIPv6(opts.host ?? "") ? "udp6" : "udp4");
     this.socket.on("error", () => undefined);
   }
-  send(frame: string): Promise<Delivery> {
+  send(frame: string): Promise<Outcome> {
     return new Promise((resolve) =>
-      this.socket.send(frame, this.opts.port ?? 514, this.opts.host ?? "127.0.0.1", (err) => resolve(err ? { ok: false, reason: `udp: ${err.message}` } : { ok: true })),
+      this.socket.send(frame, this.opts.port ?? 514, this.opts.host ?? "127.0.0.1", (err) => resolve(err ? failed(`udp: ${err.message}`) : DELIVERED)),
     );
   }
-  close(): Promise<Delivery> {
-    return new Promise((resolve) => this.socket.close(() => resolve({ ok: true })));
+  close(): Promise<Outcome> {
+    return new Promise((resolve) => this.socket.close(() => resolve(DELIVERED)));
   }
 }
 
@@ -72,20 +70,17 @@ class StreamTransport implements SyslogTransport {
 
   constructor(private readonly opts: TransportOptions) {}
 
-  send(frame: string): Promise<Delivery> {
+  send(frame: string): Promise<Outcome> {
     const data = `${Buffer.byteLength(frame)} ${frame}`;
     const result = this.queue.then(() => this.deliver(data));
     this.queue = result;
     return result;
   }
 
-  private async deliver(data: string): Promise<Delivery> {
+  private async deliver(data: string): Promise<Outcome> {
     let reason = "";
     for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
-      if (attempt > 0) {
-        this.opts.onReconnect?.(reason);
-        await sleep(Math.min(10_000, 200 * 2 ** (attempt - 1)));
-      }
+      if (attempt > 0) await sleep(Math.min(10_000, 200 * 2 ** (attempt - 1)));
       try {
         const socket = await this.connection();
         await new Promise<void>((resolve, reject) => {
@@ -97,13 +92,13 @@ class StreamTransport implements SyslogTransport {
             else resolve();
           });
         });
-        return { ok: true };
+        return DELIVERED;
       } catch (err) {
         reason = `${this.opts.kind} ${this.opts.host}:${this.opts.port}: ${(err as Error).message}`;
         this.drop();
       }
     }
-    return { ok: false, reason };
+    return failed(reason);
   }
 
   private connection(): Promise<Socket> {
@@ -143,12 +138,12 @@ class StreamTransport implements SyslogTransport {
     this.socket = null;
   }
 
-  async close(): Promise<Delivery> {
+  async close(): Promise<Outcome> {
     await this.queue;
     const s = this.socket;
-    if (!s) return { ok: true };
+    if (!s) return DELIVERED;
     await new Promise<void>((resolve) => s.end(() => resolve()));
-    return { ok: true };
+    return DELIVERED;
   }
 }
 
@@ -161,7 +156,7 @@ class StreamTransport implements SyslogTransport {
  */
 class LocalSocketTransport implements SyslogTransport {
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly exited: Promise<Delivery>;
+  private readonly exited: Promise<Outcome>;
   private written = 0;
   private stderr = "";
   private failed: string | null = null;
@@ -175,27 +170,27 @@ class LocalSocketTransport implements SyslogTransport {
     this.exited = new Promise((resolve) => {
       this.child.on("error", (err) => {
         this.failed = `cannot run logger for ${opts.path ?? "/dev/log"}: ${err.message}`;
-        resolve({ ok: false, reason: this.failed });
+        resolve(failed(this.failed));
       });
       this.child.on("close", (code) => {
         if (code !== 0) this.failed ??= `logger exited with ${code}: ${this.stderr.trim().split("\n").pop() ?? ""}`;
-        resolve(this.failed ? { ok: false, reason: this.failed } : { ok: true });
+        resolve(this.failed ? failed(this.failed) : DELIVERED);
       });
     });
   }
 
-  send(frame: string): Promise<Delivery> {
-    if (this.failed) return Promise.resolve({ ok: false, reason: this.failed });
+  send(frame: string): Promise<Outcome> {
+    if (this.failed) return Promise.resolve(failed(this.failed));
     this.written++;
     return new Promise((resolve) => {
       // the callback comes once logger took the line: that is the backpressure
-      this.child.stdin.write(`${frame.replace(/\n/g, " ")}\n`, (err) => resolve(err ? { ok: false, reason: `logger: ${err.message}` } : { ok: true }));
+      this.child.stdin.write(`${frame.replace(/\n/g, " ")}\n`, (err) => resolve(err ? failed(`logger: ${err.message}`) : DELIVERED));
     });
   }
 
-  async close(): Promise<Delivery> {
+  async close(): Promise<Outcome> {
     this.child.stdin.end();
     const result = await this.exited;
-    return result.ok ? result : { ok: false, reason: `${result.reason} (${this.written} line(s) given to it may not have been delivered)` };
+    return result && failed(`${result.reason} (${this.written} line(s) given to it may not have been delivered)`, result.kind);
   }
 }

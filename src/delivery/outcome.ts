@@ -1,0 +1,48 @@
+/**
+ * What became of one record (or one frame, one message) given to a
+ * transport: null when delivered, else the failure saying why.
+ */
+export type Outcome = Failure | null;
+
+/** Why something was not delivered. With `line`, part was: `line` is the rest, the part to dead-letter. */
+export interface Failure {
+  /** The whole reason, as the dead-letter file keeps it. */
+  reason: string;
+  /** The reason without what varies per record (attempt counts, response bodies): failures are grouped by it on stderr. */
+  kind: string;
+  line?: string;
+}
+
+export const DELIVERED: Outcome = null;
+
+export function failed(reason: string, kind = reason): Failure {
+  return { reason, kind };
+}
+
+/** The HTTP sender's answer to one request, after its retries. */
+export interface HttpAnswer {
+  ok: boolean;
+  status?: number;
+  attempts: number;
+  /** Why the last attempt failed (when not ok). */
+  reason?: string;
+  /** What kind of failure that was, e.g. `HTTP 503` or `127.0.0.1:9: connection refused`. */
+  kind?: string;
+  body?: string;
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+/** An HTTP answer as an outcome; the one place that says "after N attempts". */
+export function httpOutcome(a: HttpAnswer): Outcome {
+  if (a.ok) return DELIVERED;
+  const reason = a.reason ?? "not sent";
+  return failed(`${reason} (after ${a.attempts} attempt${a.attempts === 1 ? "" : "s"})`, a.kind ?? reason);
+}
+
+/** One outcome of several transports that each had the same record: delivered only when every one took it. */
+export function allOf(outcomes: Outcome[]): Outcome {
+  const failures = outcomes.filter((o): o is Failure => o !== null);
+  if (!failures.length) return DELIVERED;
+  if (failures.length === 1) return failures[0];
+  return failed(failures.map((f) => f.reason).join("; "), failures.map((f) => f.kind).join("; "));
+}
