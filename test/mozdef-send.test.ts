@@ -89,6 +89,16 @@ describe("mozdef-send over HTTP against a real server", () => {
     });
   }
 
+  it("--concurrency 16 with every request retried once: no warning of Node's own on stderr", async () => {
+    seen.clear();
+    server = await startServer((req) => (retriedOnce(req) ? "ok" : "500"));
+    const w = workdir();
+    const r = await shAsync(`mozdef-send --url ${server.url}/events --concurrency 16 --stats --dead-letter ${w.dead}`, { input: events(40) });
+    expect(r.status, r.stderr).toBe(0);
+    expect(statsOf(r.stderr)).toEqual({ read: 40, sent: 40, retried: 40, dead: 0 });
+    expect(r.stderr).not.toMatch(/Warning|\(node:\d+\)/);
+  });
+
   it("connection refused: retries with backoff, then dead-letters everything; the file replays", async () => {
     const port = await closedPort();
     const w = workdir();

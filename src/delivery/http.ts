@@ -43,7 +43,13 @@ export interface SendRequest {
 export class HttpSender {
   private readonly agent: Agent;
   private readonly url: URL;
-  private readonly stopping = new AbortController();
+  /**
+   * Backoff waits that stop() cuts short. One set of wake-ups rather than a
+   * listener per wait on a shared AbortSignal: with --concurrency above 10,
+   * that many waits at once made Node warn of a listener leak.
+   */
+  private readonly waiting = new Set<() => void>();
+  private stopped = false;
   retried = 0;
 
   constructor(private readonly opts: HttpSenderOptions) {
@@ -53,7 +59,8 @@ export class HttpSender {
 
   /** Makes waiting retries give up at once (SIGINT/SIGTERM). */
   stop(): void {
-    this.stopping.abort();
+    this.stopped = true;
+    for (const wake of this.waiting) wake();
   }
 
   async close(): Promise<void> {
@@ -67,10 +74,10 @@ export class HttpSender {
       const outcome = await this.attempt(req, attempt);
       if (outcome.result.ok || !outcome.retryable || attempt > retries) return outcome.result;
       last = outcome.result;
-      if (this.stopping.signal.aborted) return { ...last, reason: `${last.reason}; not retried: interrupted` };
+      if (this.stopped) return { ...last, reason: `${last.reason}; not retried: interrupted` };
       const delayMs = outcome.retryAfterMs ?? this.backoff(attempt);
       this.retried++;
-      if (!(await sleep(delayMs, this.stopping.signal))) return { ...last, reason: `${last.reason}; not retried: interrupted` };
+      if (!(await this.wait(delayMs))) return { ...last, reason: `${last.reason}; not retried: interrupted` };
     }
     return last;
   }
@@ -106,6 +113,23 @@ export class HttpSender {
     }
   }
 
+  /** Resolves true after `ms`, or false as soon as stop() is called. */
+  private wait(ms: number): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiting.delete(wake);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        this.waiting.delete(wake);
+        resolve(true);
+      }, ms);
+      this.waiting.add(wake);
+    });
+  }
+
   private backoff(attempt: number): number {
     const step = Math.min(MAX_BACKOFF_MS, BACKOFF_MS * 2 ** (attempt - 1));
     return Math.round(step / 2 + Math.random() * (step / 2));
@@ -134,18 +158,7 @@ export function parseHttpUrl(text: string): URL {
   return url;
 }
 
-/** Resolves true after `ms`, or false at once if `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
