@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer as createNet, type Server, type Socket } from "node:net";
 import { createServer as createTls } from "node:tls";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURES } from "./helpers/paths.js";
@@ -141,6 +142,15 @@ describe("syslog-send without a collector", () => {
     const kind = await shAsync(`syslog-send --dry-run --kind hint`, { input: '{"summary":"s"}\n' });
     expect(kind.status).toBe(1);
     expect(kind.stderr.split("\n")[0]).toBe("syslog-send: stdin: line 1: invalid record: asset hint: details must not be empty");
+  });
+});
+
+describe.skipIf(spawnSync("script", ["--version"]).status !== 0)("syslog-send on a terminal (util-linux script gives it one)", () => {
+  it("with no input says so, with no stray escape sequence before the message", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sls-"));
+    const r = await shAsync(`script -qec "syslog-send --dead-letter ${dir}/d" /dev/null`);
+    expect(r.stdout).toMatch(/^syslog-send: stdin is a terminal: give a FILE or pipe the input in/);
+    expect(r.stdout).not.toContain("\x1b");
   });
 });
 

@@ -161,13 +161,17 @@ export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<v
   if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late.reason}`);
 }
 
-/** A stderr progress line once a second, only on a terminal. */
+/** A stderr progress line once a second, only on a terminal; stopping erases it, if one was written. */
 function progress(io: Io, stats: () => string): () => void {
   if (!io.stderrIsTTY) return () => undefined;
-  const timer = setInterval(() => process.stderr.write(`\r${stats()}\x1b[K`), 1000);
+  let shown = false;
+  const timer = setInterval(() => {
+    shown = true;
+    process.stderr.write(`\r${stats()}\x1b[K`);
+  }, 1000);
   return () => {
     clearInterval(timer);
-    process.stderr.write("\r\x1b[K");
+    if (shown) process.stderr.write("\r\x1b[K");
   };
 }
 
