@@ -7,6 +7,7 @@ import { DeadLetterFile } from "../delivery/dead-letter.js";
 import { runDeliveryLoop, type LoopStats, type Where } from "../delivery/loop.js";
 import { DELIVERED, type Outcome } from "../delivery/outcome.js";
 import type { TlsOptions } from "../delivery/tls.js";
+import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_S } from "../delivery/http.js";
 
 /** Options every sender takes: delivery, TLS, dead-letter, reporting. */
 export interface SenderArgs {
@@ -26,8 +27,8 @@ export interface SenderArgs {
 export function senderOptions<T>(y: Argv<T>, deadLetterDefault: string) {
   return y
     .option("concurrency", { type: "number", default: 4, describe: "requests in flight at once (reading pauses while all are busy)" })
-    .option("timeout", { type: "number", default: 10, describe: "seconds to wait for each attempt" })
-    .option("retries", { type: "number", default: 5, describe: "retries after the first attempt (connection errors, 5xx, 429), with exponential backoff and jitter" })
+    .option("timeout", { type: "number", default: DEFAULT_TIMEOUT_S, describe: "seconds to wait for each attempt" })
+    .option("retries", { type: "number", default: DEFAULT_RETRIES, describe: "retries after the first attempt (connection errors, 5xx, 429), with exponential backoff and jitter" })
     .option("retry-on", { type: "string", describe: "more HTTP statuses to retry, comma-separated (e.g. 409,423)" })
     .option("ca", { type: "string", describe: "PEM file of the CA to verify the server against" })
     .option("cert", { type: "string", describe: "client certificate (PEM)" })

@@ -19,6 +19,10 @@ export interface HttpSenderOptions {
   headers?: Record<string, string>;
 }
 
+/** Retries after the first attempt and seconds per attempt: the commands' defaults and the library's. */
+export const DEFAULT_RETRIES = 5;
+export const DEFAULT_TIMEOUT_S = 10;
+
 /** First backoff step and its cap; the longest Retry-After honoured (milliseconds). */
 const BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;

@@ -1,8 +1,10 @@
 import { hostname as shortHostname } from "node:os";
 import { MozDefError } from "./error.js";
+import * as severity from "./severity.js";
 import { toSeverity, type MozDefSeverity } from "./severity.js";
 import { processName, resolveFqdn } from "./host.js";
 import { sendMessage, type DeliverySettings } from "./send.js";
+import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_S } from "../../delivery/http.js";
 import { isoTimestamp } from "../../util/time.js";
 import type { ComplianceItem, Json } from "../../types.js";
 
@@ -16,7 +18,13 @@ export abstract class MozDefMessage {
   readonly delivery: DeliverySettings;
 
   constructor(url?: string) {
-    this.delivery = { url, verify: true, syslog: { enabled: false, only: false }, sqs: { enabled: false }, timeoutMs: 10_000, retries: 3 };
+    this.delivery = { url, verify: true, syslog: { enabled: false, only: false }, sqs: { enabled: false }, timeoutMs: DEFAULT_TIMEOUT_S * 1000, retries: DEFAULT_RETRIES, dryRun: false };
+  }
+
+  /** send() validates and builds the document but sends nothing. */
+  setDryRun(flag: boolean): this {
+    this.delivery.dryRun = flag;
+    return this;
   }
 
   setVerify(flag: boolean): this {
@@ -64,14 +72,28 @@ export abstract class MozDefMessage {
     return this.construct(ctx);
   }
 
-  /** Sends through HTTP, syslog and/or SQS as set; resolves once every transport acknowledged it. */
-  async send(): Promise<void> {
-    await sendMessage(this.build({ hostname: await resolveFqdn() }), this.delivery);
+  /**
+   * Sends through HTTP, syslog and/or SQS as set; resolves with the document
+   * once every transport acknowledged it (at once, unsent, in a dry run).
+   */
+  async send(): Promise<Json> {
+    const doc = this.build({ hostname: await resolveFqdn() });
+    if (!this.delivery.dryRun) await sendMessage(doc, this.delivery);
+    return doc;
   }
 }
 
 /** A generic MozDef event with mozdef_client's defaults. */
 export class MozDefEvent extends MozDefMessage {
+  static readonly SEVERITY_DEBUG = severity.SEVERITY_DEBUG;
+  static readonly SEVERITY_INFO = severity.SEVERITY_INFO;
+  static readonly SEVERITY_NOTICE = severity.SEVERITY_NOTICE;
+  static readonly SEVERITY_WARNING = severity.SEVERITY_WARNING;
+  static readonly SEVERITY_ERROR = severity.SEVERITY_ERROR;
+  static readonly SEVERITY_CRITICAL = severity.SEVERITY_CRITICAL;
+  static readonly SEVERITY_ALERT = severity.SEVERITY_ALERT;
+  static readonly SEVERITY_EMERGENCY = severity.SEVERITY_EMERGENCY;
+
   summary?: string;
   tags: unknown[] = [];
   details: Json = {};

@@ -12,6 +12,8 @@ export interface DeliverySettings {
   sqs: { enabled: boolean; queue?: string; region?: string; accountId?: string; endpoint?: string };
   timeoutMs: number;
   retries: number;
+  /** Validate and build, send nothing (send() still resolves with the document). */
+  dryRun: boolean;
 }
 
 /** The library's send(): one document, the transports the message's setters chose. */
