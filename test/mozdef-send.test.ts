@@ -109,6 +109,10 @@ describe("mozdef-send over HTTP against a real server", () => {
     expect(dead[0].dead_letter.reason).toMatch(/ECONNREFUSED.*\(after 3 attempts\)/);
     expect(dead.map((d) => d.dead_letter.record).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(r.stderr).toContain(`mozdef-send: 6 of 6 records not delivered; kept in ${w.dead}`);
+    // the first failure is said as it happens, once; the final line counts the reasons
+    const lines = r.stderr.trim().split("\n");
+    expect(lines.filter((l) => l.includes("connection refused; retrying"))).toEqual([`mozdef-send: 127.0.0.1:${port}: connection refused; retrying (1 of 2)`]);
+    expect(lines.at(-1)).toBe(`mozdef-send: 6 of 6 records not delivered; kept in ${w.dead}; reasons: 127.0.0.1:${port}: connection refused (6)`);
     // replay: the dead-letter file goes back in as it is
     server = await startServer();
     const again = await shAsync(`mozdef-send --url ${server.url}/events --dead-letter ${w.dead}.2 < ${w.dead}`);

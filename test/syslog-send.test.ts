@@ -180,6 +180,10 @@ describe("syslog-send over TCP and TLS: reconnects and dead letters", () => {
     const lines = readFileSync(dead, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.map((l) => JSON.parse(l.line).summary)).toEqual(["a", "b"]);
     expect(lines[0].dead_letter.reason).toMatch(/ECONNREFUSED/);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      `syslog-send: tcp 127.0.0.1:${port}: connection refused; retrying (1 of 1)`,
+      `syslog-send: 2 of 2 records not delivered; kept in ${dead}; reasons: tcp 127.0.0.1:${port}: connection refused (2)`,
+    ]);
   });
 
   it("TLS (RFC 5425): verified against --ca, refused without it", async () => {

@@ -5,7 +5,8 @@ import type { Io } from "./run.js";
 import { openInputs } from "../streams/input.js";
 import { DeadLetterFile } from "../delivery/dead-letter.js";
 import { runDeliveryLoop, type LoopStats, type Where } from "../delivery/loop.js";
-import { DELIVERED, type Outcome } from "../delivery/outcome.js";
+import { DELIVERED, type AttemptListener, type Outcome } from "../delivery/outcome.js";
+import { FailureReport } from "../delivery/failure-report.js";
 import type { TlsOptions } from "../delivery/tls.js";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_S } from "../delivery/http.js";
 
@@ -46,9 +47,12 @@ export interface SenderSettings {
   timeoutMs: number;
   retries: number;
   connections: number;
+  /** Says the first failure of each kind on stderr as it happens. */
+  onFailedAttempt: AttemptListener;
 }
 
-export function checkSenderArgs(a: SenderArgs, io: Io): SenderSettings {
+/** The settings, and the report of failures that runSender ends with (give it in SenderRun). */
+export function checkSenderArgs(a: SenderArgs, io: Io): SenderSettings & { failures: FailureReport } {
   if (!(a.concurrency >= 1) || !Number.isInteger(a.concurrency)) throw new PipeError("E_USAGE", "--concurrency must be a whole number ≥ 1");
   if (!(a.timeout > 0)) throw new PipeError("E_USAGE", "--timeout must be > 0 seconds");
   if (!(a.retries >= 0) || !Number.isInteger(a.retries)) throw new PipeError("E_USAGE", "--retries must be a whole number ≥ 0");
@@ -60,7 +64,8 @@ export function checkSenderArgs(a: SenderArgs, io: Io): SenderSettings {
   }
   if ((a.cert === undefined) !== (a.key === undefined)) throw new PipeError("E_USAGE", "--cert and --key go together");
   if (a.insecure) io.warn("warning: --insecure: the server's certificate is NOT verified");
-  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn, timeoutMs: a.timeout * 1000, retries: a.retries, connections: a.concurrency };
+  const failures = new FailureReport(io.warn);
+  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn, timeoutMs: a.timeout * 1000, retries: a.retries, connections: a.concurrency, onFailedAttempt: failures.attempt, failures };
 }
 
 /** SIGINT/SIGTERM stop reading; the loop then finishes or dead-letters what is in flight. */
@@ -111,6 +116,8 @@ export interface SenderRun {
   concurrency: number;
   /** For the truncation warning. */
   maxSize?: number;
+  /** Counts what was not delivered by kind (and says each kind once); from checkSenderArgs. */
+  failures: FailureReport;
 }
 
 /** A dry run's deliver: prints each unit's preview on stdout (with backpressure) and calls it delivered. */
@@ -140,7 +147,11 @@ export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<v
         prepare: sender.prepare,
         unitSize: run.unitSize,
         concurrency: run.concurrency,
-        deliver: sender.deliver,
+        deliver: async (items) => {
+          const outcomes = await sender.deliver(items);
+          for (const o of outcomes) if (o) run.failures.record(o);
+          return outcomes;
+        },
         deadLetter,
         onInvalid: (where, reason) => io.warn(`${where.source}: line ${where.record}: ${reason}`),
         stop: signals.signal,
@@ -158,7 +169,7 @@ export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<v
   const counters = sender.counters();
   if (counters.truncated) io.warn(`${counters.truncated} line(s) longer than --max-size ${run.maxSize} were truncated (marked '[truncated N bytes]')`);
   if (late) io.warn(late.reason);
-  finish(io, { ...stats, ...counters }, { deadLetter, showStats: args.stats, signal: signals.received(), dryRun });
+  finish(io, { ...stats, ...counters }, { deadLetter, showStats: args.stats, signal: signals.received(), dryRun, reasons: run.failures.summary() });
   if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late.reason}`);
 }
 
@@ -177,14 +188,14 @@ function progress(io: Io, stats: () => string): () => void {
 }
 
 /** The end of a sender's run: stats, then an error when anything was not delivered. */
-function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean }): void {
+function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean; reasons: string }): void {
   opts.deadLetter?.close();
   if (opts.showStats) {
     const extra = stats.truncated ? `, truncated ${stats.truncated}` : "";
     io.warn(`read ${stats.read}, ${opts.dryRun ? "printed" : "sent"} ${stats.sent}, retried ${stats.retried ?? 0}, dead-lettered ${stats.deadLettered} (invalid ${stats.invalid})${extra}`);
   }
   const lost = stats.deadLettered;
-  const where = opts.deadLetter && lost ? `; kept in ${opts.deadLetter.path}` : "";
+  const where = (opts.deadLetter && lost ? `; kept in ${opts.deadLetter.path}` : "") + (opts.reasons ? `; reasons: ${opts.reasons}` : "");
   if (opts.signal) {
     throw new PipeError("E_LOST", `interrupted by ${opts.signal}: ${stats.sent} of ${stats.read} records read were delivered, ${lost} dead-lettered${where}`, {
       exitCode: opts.signal === "SIGINT" ? 130 : 143,

@@ -28,7 +28,7 @@ export interface SyslogChoices {
 export function syslogSenderOptions(c: SyslogChoices, s: SenderSettings): SyslogSenderOptions {
   const server = parseServer(c.server);
   return {
-    transport: { ...server, timeoutMs: s.timeoutMs, retries: s.retries, maxSize: c.maxSize, tls: s.tls },
+    transport: { ...server, timeoutMs: s.timeoutMs, retries: s.retries, maxSize: c.maxSize, tls: s.tls, onFailedAttempt: s.onFailedAttempt },
     line: { style: c.style, format: c.format, facility: facilityNumber(c.facility), ident: c.ident, hostname: c.hostname, maxSize: c.maxSize, local: server.kind === "unix" },
   };
 }

@@ -64,7 +64,7 @@ export const spec: CommandSpec<Args> = {
       "mozdef-send.dead.ndjson",
     ),
   async run(args, io) {
-    const settings = checkSenderArgs(args, io);
+    const { failures, ...settings } = checkSenderArgs(args, io);
     if (!(args.batch >= 1) || !Number.isInteger(args.batch)) throw new PipeError("E_USAGE", "--batch must be a whole number ≥ 1");
     const url = args.url ?? process.env.MOZDEF_URL ?? (args["only-syslog"] || args["sqs-queue"] ? undefined : loadRunnerComplianceConfig(args.config).mozdefUrl);
     const httpWanted = !args["only-syslog"] && !args["sqs-queue"];
@@ -85,7 +85,7 @@ export const spec: CommandSpec<Args> = {
     const docOpts = { kind: args.kind, linkBase: args["link-base"], hostname };
     type Item = { doc: Json; body: string };
     await runSender<Item>(
-      { name: "mozdef-send", args, io, unitSize: deliverer?.batchSize ?? 1, concurrency: args.concurrency, maxSize: delivery.syslog?.line.maxSize },
+      { name: "mozdef-send", args, io, unitSize: deliverer?.batchSize ?? 1, concurrency: args.concurrency, maxSize: delivery.syslog?.line.maxSize, failures },
       {
         prepare: (line) => {
           const doc = lineToDocument(line, docOpts);

@@ -33,7 +33,7 @@ export const spec: CommandSpec<Args> = {
       "patchmon-send.dead.ndjson",
     ),
   async run(args, io) {
-    const settings = checkSenderArgs(args, io);
+    const { failures, ...settings } = checkSenderArgs(args, io);
     const s = patchmonSettings({ server: args.server, credentials: args.credentials, config: args.config });
     if (!args["dry-run"]) {
       if (!s.server) throw new PipeError("E_USAGE", "no PatchMon server: give --server, set PATCHMON_SERVER, or patchmon_server in /etc/patchmon/config.yml");
@@ -47,7 +47,7 @@ export const spec: CommandSpec<Args> = {
     const sender = args["dry-run"] ? null : new HttpSender({ url: base.origin, ...settings, connections: 1, headers: { "x-api-id": s.apiId!, "x-api-key": s.apiKey! } });
     const delivery = sender ? new PatchmonDelivery({ sender, path, maxBody: args["max-body"], perMinute: args["per-minute"], warn: io.warn }) : null;
     await runSender<PatchmonItem>(
-      { name: "patchmon-send", args, io, unitSize: 20, concurrency: 1 },
+      { name: "patchmon-send", args, io, unitSize: 20, concurrency: 1, failures },
       {
         prepare: parsePayloadLine,
         deliver: delivery ? (items) => delivery.deliver(items) : printTo(io.stdout, (items: PatchmonItem[]) => items.map((it) => `${JSON.stringify(it.kind === "spec" ? it.payload : { ...it.head, scans: it.scans })}\n`).join("")),

@@ -42,7 +42,7 @@ export const spec: CommandSpec<Args> = {
       "syslog-send.dead.ndjson",
     ),
   async run(args, io) {
-    const settings = checkSenderArgs(args, io);
+    const { failures, ...settings } = checkSenderArgs(args, io);
     if (!(args["max-size"] >= 256)) throw new PipeError("E_USAGE", "--max-size must be at least 256 bytes");
     const hostname = await resolveFqdn();
     const syslog = syslogSenderOptions({ server: args.server, style: args.style, format: args.format, facility: args.facility, ident: args.ident, maxSize: args["max-size"], hostname }, settings);
@@ -57,7 +57,7 @@ export const spec: CommandSpec<Args> = {
         })
         .join("");
     await runSender<Json>(
-      { name: "syslog-send", args, io, unitSize: 1, concurrency: 1, maxSize: args["max-size"] },
+      { name: "syslog-send", args, io, unitSize: 1, concurrency: 1, maxSize: args["max-size"], failures },
       {
         prepare: (line) => lineToDocument(line, { kind: args.kind, hostname }),
         deliver: deliverer ? (docs) => deliverer.deliver(docs) : printTo(io.stdout, preview),

@@ -1,7 +1,7 @@
 import { Agent, type Dispatcher } from "undici";
 import { PipeError } from "../errors.js";
 import { tlsConnectOptions, type TlsOptions } from "./tls.js";
-import type { HttpAnswer } from "./outcome.js";
+import { netFailureKind, type AttemptListener, type HttpAnswer } from "./outcome.js";
 
 export type { TlsOptions };
 
@@ -17,6 +17,7 @@ export interface HttpSenderOptions {
   connections: number;
   tls?: TlsOptions;
   headers?: Record<string, string>;
+  onFailedAttempt?: AttemptListener;
 }
 
 /** Retries after the first attempt and seconds per attempt: the commands' defaults and the library's. */
@@ -76,7 +77,10 @@ export class HttpSender {
     let last: HttpAnswer = { ok: false, attempts: 0, reason: "not sent" };
     for (let attempt = 1; attempt <= retries + 1; attempt++) {
       const outcome = await this.attempt(req, attempt);
-      if (outcome.result.ok || !outcome.retryable || attempt > retries) return outcome.result;
+      if (outcome.result.ok) return outcome.result;
+      const retrying = outcome.retryable && attempt <= retries && !this.stopped;
+      this.opts.onFailedAttempt?.({ kind: outcome.result.kind!, attempt, retries, retrying });
+      if (!outcome.retryable || attempt > retries) return outcome.result;
       last = outcome.result;
       if (this.stopped) return { ...last, reason: `${last.reason}; not retried: interrupted` };
       const delayMs = outcome.retryAfterMs ?? this.backoff(attempt);
@@ -103,7 +107,7 @@ export class HttpSender {
       const status = res.statusCode;
       if (status >= 200 && status < 300) return { result: { ok: true, status, attempts: attempt, body }, retryable: false };
       const said = body.trim().slice(0, 200);
-      const result: HttpAnswer = { ok: false, status, attempts: attempt, reason: `HTTP ${status}${said ? `: ${said}` : ""}`, body, headers: res.headers };
+      const result: HttpAnswer = { ok: false, status, attempts: attempt, reason: `HTTP ${status}${said ? `: ${said}` : ""}`, kind: `${this.url.host}: HTTP ${status}`, body, headers: res.headers };
       const retryable = !req.noRetry?.has(status) && (status >= 500 || status === 429 || (this.opts.retryOn?.has(status) ?? false));
       return { result, retryable, retryAfterMs: retryable ? this.retryAfter(res.headers["retry-after"]) : undefined };
     } catch (err) {
@@ -111,9 +115,10 @@ export class HttpSender {
       const timedOut = timeout.aborted || e.code === "UND_ERR_HEADERS_TIMEOUT" || e.code === "UND_ERR_BODY_TIMEOUT";
       const code = e.cause?.code ?? e.code;
       const reason = timedOut ? `no answer within ${this.opts.timeoutMs} ms` : `${code ? `${code}: ` : ""}${e.cause?.message ?? e.message}`;
+      const kind = timedOut ? `${this.url.host}: ${reason}` : netFailureKind(this.url.host, { code, message: e.cause?.message ?? e.message });
       // a certificate the server should not have is not going to get better
       const retryable = !/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT|HOSTNAME_MISMATCH/i.test(String(code));
-      return { result: { ok: false, attempts: attempt, reason }, retryable };
+      return { result: { ok: false, attempts: attempt, reason, kind }, retryable };
     }
   }
 

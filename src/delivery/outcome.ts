@@ -44,5 +44,27 @@ export function allOf(outcomes: Outcome[]): Outcome {
   const failures = outcomes.filter((o): o is Failure => o !== null);
   if (!failures.length) return DELIVERED;
   if (failures.length === 1) return failures[0];
-  return failed(failures.map((f) => f.reason).join("; "), failures.map((f) => f.kind).join("; "));
+  return failed(failures.map((f) => f.reason).join("; "), failures.map((f) => f.kind).join(" + "));
+}
+
+/** Told of each failed attempt as it happens, whether another attempt follows or not. */
+export type AttemptListener = (attempt: { kind: string; attempt: number; retries: number; retrying: boolean }) => void;
+
+const NET_WORDS: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset",
+  EPIPE: "connection closed",
+  UND_ERR_SOCKET: "connection closed by the server",
+  ETIMEDOUT: "connection timed out",
+  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
+  ENOTFOUND: "host not found",
+  EAI_AGAIN: "host name lookup failed",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+};
+
+/** A network error in words, `127.0.0.1:9: connection refused`, for grouping failures by kind. */
+export function netFailureKind(where: string, err: { code?: string; message?: string }): string {
+  const words = (err.code && NET_WORDS[err.code]) ?? (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME/i.test(String(err.code)) ? `certificate not trusted (${err.code})` : (err.message ?? err.code ?? "failed"));
+  return `${where}: ${words}`;
 }

@@ -4,7 +4,8 @@ import { connect as tlsConnect } from "node:tls";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { sleep } from "../../delivery/http.js";
 import { tlsConnectOptions, type TlsOptions } from "../../delivery/tls.js";
-import { DELIVERED, failed, type Outcome } from "../../delivery/outcome.js";
+import { statSync } from "node:fs";
+import { DELIVERED, failed, netFailureKind, type AttemptListener, type Outcome } from "../../delivery/outcome.js";
 
 export type TransportKind = "unix" | "udp" | "tcp" | "tls";
 
@@ -23,6 +24,8 @@ export interface TransportOptions {
   /** Local socket only: the ident logger writes, and whether it writes RFC 5424. */
   ident?: string;
   rfc5424?: boolean;
+  /** Told of each failed connection or write (tcp, tls). */
+  onFailedAttempt?: AttemptListener;
 }
 
 /** Carries finished syslog frames; resolves each send once the frame left (or could not leave). */
@@ -79,6 +82,7 @@ class StreamTransport implements SyslogTransport {
 
   private async deliver(data: string): Promise<Outcome> {
     let reason = "";
+    let kind = "";
     for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
       if (attempt > 0) await sleep(Math.min(10_000, 200 * 2 ** (attempt - 1)));
       try {
@@ -94,11 +98,14 @@ class StreamTransport implements SyslogTransport {
         });
         return DELIVERED;
       } catch (err) {
-        reason = `${this.opts.kind} ${this.opts.host}:${this.opts.port}: ${(err as Error).message}`;
+        const where = `${this.opts.kind} ${this.opts.host}:${this.opts.port}`;
+        reason = `${where}: ${(err as Error).message}`;
+        kind = netFailureKind(where, err as NodeJS.ErrnoException);
+        this.opts.onFailedAttempt?.({ kind, attempt: attempt + 1, retries: this.opts.retries, retrying: attempt < this.opts.retries });
         this.drop();
       }
     }
-    return failed(reason);
+    return failed(reason, kind);
   }
 
   private connection(): Promise<Socket> {
@@ -155,42 +162,71 @@ class StreamTransport implements SyslogTransport {
  * if it fails, every line given to it is reported undelivered.
  */
 class LocalSocketTransport implements SyslogTransport {
-  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly child: ChildProcessWithoutNullStreams | null = null;
   private readonly exited: Promise<Outcome>;
   private written = 0;
   private stderr = "";
   private failed: string | null = null;
 
   constructor(opts: TransportOptions) {
-    const args = ["--socket-errors=on", "-u", opts.path ?? "/dev/log", "--prio-prefix", "--size", String(opts.maxSize), "-t", opts.ident ?? "mozdef-send"];
+    const path = opts.path ?? "/dev/log";
+    // logger would start, find no socket, and leave only EPIPE behind for the lines written to it
+    if (!isSocket(path)) {
+      this.failed = noDaemon(path);
+      this.exited = Promise.resolve(failed(this.failed));
+      return;
+    }
+    const args = ["--socket-errors=on", "-u", path, "--prio-prefix", "--size", String(opts.maxSize), "-t", opts.ident ?? "mozdef-send"];
     if (opts.rfc5424) args.push("--rfc5424");
-    this.child = spawn("logger", args, { stdio: ["pipe", "pipe", "pipe"] });
-    this.child.stderr.setEncoding("utf8").on("data", (d: string) => (this.stderr = (this.stderr + d).slice(-400)));
-    this.child.stdin.on("error", () => undefined);
+    const child = spawn("logger", args, { stdio: ["pipe", "pipe", "pipe"] });
+    this.child = child;
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (this.stderr = (this.stderr + d).slice(-400)));
+    child.stdin.on("error", () => undefined);
     this.exited = new Promise((resolve) => {
-      this.child.on("error", (err) => {
-        this.failed = `cannot run logger for ${opts.path ?? "/dev/log"}: ${err.message}`;
+      child.on("error", (err) => {
+        this.failed = `cannot run logger for ${path}: ${err.message}`;
         resolve(failed(this.failed));
       });
-      this.child.on("close", (code) => {
-        if (code !== 0) this.failed ??= `logger exited with ${code}: ${this.stderr.trim().split("\n").pop() ?? ""}`;
+      child.on("close", (code) => {
+        if (code !== 0) {
+          const said = this.stderr.trim().split("\n").pop() ?? "";
+          // the daemon went away (or never listened on a left-over socket)
+          this.failed ??= /No such file|Connection refused/i.test(said) ? noDaemon(path) : `logger exited with ${code}: ${said}`;
+        }
         resolve(this.failed ? failed(this.failed) : DELIVERED);
       });
     });
   }
 
   send(frame: string): Promise<Outcome> {
-    if (this.failed) return Promise.resolve(failed(this.failed));
+    if (this.failed || !this.child) return Promise.resolve(failed(this.failed ?? "logger is not running"));
     this.written++;
+    const stdin = this.child.stdin;
     return new Promise((resolve) => {
       // the callback comes once logger took the line: that is the backpressure
-      this.child.stdin.write(`${frame.replace(/\n/g, " ")}\n`, (err) => resolve(err ? failed(`logger: ${err.message}`) : DELIVERED));
+      stdin.write(`${frame.replace(/\n/g, " ")}\n`, (err) => {
+        if (!err) return resolve(DELIVERED);
+        // a write fails (EPIPE, destroyed stream) because logger ended: its reason is the real one
+        void this.exited.then((end) => resolve(end ?? failed(`logger: ${err.message}`)));
+      });
     });
   }
 
   async close(): Promise<Outcome> {
-    this.child.stdin.end();
+    this.child?.stdin.end();
     const result = await this.exited;
+    // with nothing given to logger, every line already failed on its own
+    if (!this.written) return DELIVERED;
     return result && failed(`${result.reason} (${this.written} line(s) given to it may not have been delivered)`, result.kind);
   }
 }
+
+function isSocket(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+const noDaemon = (path: string) => `no ${path}: is a syslog daemon running?`;
