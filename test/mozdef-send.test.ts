@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FIXTURES } from "./helpers/paths.js";
+import { FIXTURES, ROOT } from "./helpers/paths.js";
 import { shAsync } from "./helpers/run.js";
 import { closedPort, startServer, type Fault, type Received, type TestServer } from "./helpers/http-server.js";
 import { makePki, type TestPki } from "./helpers/tls.js";
@@ -210,6 +210,18 @@ describe("mozdef-send over HTTP against a real server", () => {
     expect(e.summary).toMatch(/ (passes|fails) compliance with xccdf_/);
     expect(e.details.link).toMatch(/^https:\/\/rules\.example\.net\/xccdf_/);
     expect(e.details.check.test.type).toBe("openscap");
+  });
+
+  it("leaves out rules that do not apply (28 of the bundled Debian scan's 50) and never says one fails", async () => {
+    server = await startServer();
+    const r = await shAsync(`xccdf2rules examples/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz | mozdef-send --url ${server.url}/events --stats`, { cwd: ROOT });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/read 50, sent 22, retried 0, dead-lettered 0 \(invalid 0\), not applicable 28/);
+    const sent = server.accepted.map((q) => JSON.parse(q.body));
+    expect(sent.filter((e) => e.details.tags.status === "notapplicable")).toEqual([]);
+    for (const e of sent) expect(e.summary.includes(" fails ")).toBe(e.details.tags.status === "fail");
+    // no rule here has a CIS benchmark reference: no link rather than the generic CIS Controls page
+    expect(sent.map((e) => e.details.link).filter((l) => /cisecurity\.org\/controls/.test(l))).toEqual([]);
   });
 
   it("SIGTERM: stops reading, dead-letters what is in flight, exits 143, loses nothing", async () => {

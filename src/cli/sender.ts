@@ -92,8 +92,8 @@ function stopOnSignals(onStop: () => void) {
 
 /** What a sender command plugs into runSender: its records' preparation and its transport. */
 export interface Sender<T> {
-  /** A line as what is delivered; throws (with the reason) for an invalid record. */
-  prepare(line: string, where: Where): T;
+  /** A line as what is delivered, or null to leave it out (counted); throws (with the reason) for an invalid record. */
+  prepare(line: string, where: Where): T | null;
   /** Delivers a unit, one outcome per item (in a dry run: prints it, see printTo). */
   deliver(items: T[]): Promise<Outcome[]>;
   /** SIGINT/SIGTERM: give up waiting retries. */
@@ -137,7 +137,7 @@ export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<v
   const dryRun = args["dry-run"];
   const deadLetter = dryRun ? null : new DeadLetterFile(args["dead-letter"], run.name);
   const signals = stopOnSignals(() => sender.stop());
-  const stats: LoopStats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
+  const stats: LoopStats = { read: 0, sent: 0, deadLettered: 0, invalid: 0, leftOut: 0 };
   const stopProgress = progress(io, () => `${run.name}: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
   let late: Outcome = DELIVERED;
   try {
@@ -191,7 +191,7 @@ function progress(io: Io, stats: () => string): () => void {
 function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean; reasons: string }): void {
   opts.deadLetter?.close();
   if (opts.showStats) {
-    const extra = stats.truncated ? `, truncated ${stats.truncated}` : "";
+    const extra = (stats.truncated ? `, truncated ${stats.truncated}` : "") + (stats.leftOut ? `, not applicable ${stats.leftOut}` : "");
     io.warn(`read ${stats.read}, ${opts.dryRun ? "printed" : "sent"} ${stats.sent}, retried ${stats.retried ?? 0}, dead-lettered ${stats.deadLettered} (invalid ${stats.invalid})${extra}`);
   }
   const lost = stats.deadLettered;

@@ -17,6 +17,7 @@ interface Args extends SenderArgs {
   url?: string;
   config?: string;
   kind?: RecordKind;
+  "include-notapplicable": boolean;
   batch: number;
   "link-base"?: string;
   "max-size": number;
@@ -48,8 +49,9 @@ export const spec: CommandSpec<Args> = {
         .option("url", { type: "string", describe: "MozDef endpoint, e.g. http://mozdef:8080/events, /custom/<app> or /_bulk (default: $MOZDEF_URL, else [mozdef] url of the config)" })
         .option("config", configOption(" with [mozdef] url"))
         .option("kind", { type: "string", choices: RECORD_KINDS, describe: "treat every line as this kind instead of telling by shape" })
+        .option("include-notapplicable", { type: "boolean", default: false, describe: "send RuleResults that did not apply or were not checked (notapplicable, notchecked), with a neutral summary; by default they are left out and counted" })
         .option("batch", { type: "number", default: 1, describe: "events per request; > 1 posts JSON arrays, which only MozDef's /_bulk takes" })
-        .option("link-base", { type: "string", describe: "URL the rule id is appended to for a RuleResult's link (default: its first reference)" })
+        .option("link-base", { type: "string", describe: "URL the rule id is appended to for a RuleResult's link (default: its CIS benchmark reference, else none)" })
         .option("max-size", { type: "number", default: 1024 * 1024, describe: "largest event in bytes; bigger ones are dead-lettered" })
         .option("also-syslog", { type: "boolean", default: false, describe: "also write each event to syslog (mozdef_client's set_send_to_syslog)" })
         .option("only-syslog", { type: "boolean", default: false, describe: "write to syslog only, no HTTP" })
@@ -82,13 +84,14 @@ export const spec: CommandSpec<Args> = {
       delivery.syslog = syslogSenderOptions({ ...choices, ident: "mozdef-send", maxSize: syslogMaxSize, hostname }, settings);
     }
     const deliverer = args["dry-run"] ? null : new Deliverer(delivery);
-    const docOpts = { kind: args.kind, linkBase: args["link-base"], hostname };
+    const docOpts = { kind: args.kind, linkBase: args["link-base"], includeNotApplicable: args["include-notapplicable"], hostname };
     type Item = { doc: Json; body: string };
     await runSender<Item>(
       { name: "mozdef-send", args, io, unitSize: deliverer?.batchSize ?? 1, concurrency: args.concurrency, maxSize: delivery.syslog?.line.maxSize, failures },
       {
         prepare: (line) => {
           const doc = lineToDocument(line, docOpts);
+          if (!doc) return null;
           const body = goJson(doc); // serialised once: sized here, sent as it is
           const size = Buffer.byteLength(body);
           if (size > args["max-size"]) throw new Error(`event of ${size} bytes is over --max-size ${args["max-size"]}`);

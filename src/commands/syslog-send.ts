@@ -18,6 +18,7 @@ interface Args extends SenderArgs {
   ident: string;
   "max-size": number;
   kind?: RecordKind;
+  "include-notapplicable": boolean;
 }
 
 export const spec: CommandSpec<Args> = {
@@ -38,7 +39,8 @@ export const spec: CommandSpec<Args> = {
         .option("facility", syslogOption.facility("kern, user, mail, daemon, auth, …, local0-local7"))
         .option("ident", { type: "string", default: "syslog-send", describe: "program name in the header (mozdef_client: its script name)" })
         .option("max-size", { type: "number", default: 8192, describe: "largest syslog line in bytes; longer ones are cut, marked '[truncated N bytes]' and counted" })
-        .option("kind", { type: "string", choices: RECORD_KINDS, describe: "treat every line as this kind instead of telling by shape" }),
+        .option("kind", { type: "string", choices: RECORD_KINDS, describe: "treat every line as this kind instead of telling by shape" })
+        .option("include-notapplicable", { type: "boolean", default: false, describe: "send RuleResults that did not apply or were not checked (notapplicable, notchecked), with a neutral summary; by default they are left out and counted" }),
       "syslog-send.dead.ndjson",
     ),
   async run(args, io) {
@@ -59,7 +61,7 @@ export const spec: CommandSpec<Args> = {
     await runSender<Json>(
       { name: "syslog-send", args, io, unitSize: 1, concurrency: 1, maxSize: args["max-size"], failures },
       {
-        prepare: (line) => lineToDocument(line, { kind: args.kind, hostname }),
+        prepare: (line) => lineToDocument(line, { kind: args.kind, includeNotApplicable: args["include-notapplicable"], hostname }),
         deliver: deliverer ? (docs) => deliverer.deliver(docs) : printTo(io.stdout, preview),
         stop: () => deliverer?.stop(),
         close: async () => (await deliverer?.close()) ?? DELIVERED,

@@ -13,12 +13,14 @@ export interface LoopStats {
   sent: number;
   deadLettered: number;
   invalid: number;
+  /** Records prepare() chose not to deliver (RuleResults that did not apply). */
+  leftOut: number;
 }
 
 export interface DeliveryLoopOptions<T> {
   inputs: AsyncIterable<NamedInput>;
-  /** Turns a line into what is delivered; throws (with the reason) for an invalid record. */
-  prepare(line: string, where: Where): T;
+  /** Turns a line into what is delivered, or null to leave it out; throws (with the reason) for an invalid record. */
+  prepare(line: string, where: Where): T | null;
   /** Items per delivery unit (a batch). */
   unitSize: number;
   /** Units in flight at once; reading pauses while all are busy. */
@@ -46,10 +48,10 @@ interface Entry<T> {
  * The loop every sender shares: read lines, prepare each (invalid ones go
  * to the dead-letter file), deliver in units with bounded concurrency, and
  * dead-letter whatever a unit could not deliver. Every record read ends up
- * delivered or dead-lettered: read = sent + deadLettered.
+ * delivered, dead-lettered or deliberately left out: read = sent + deadLettered + leftOut.
  */
 export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<LoopStats & { interrupted: boolean }> {
-  const stats: LoopStats = opts.stats ?? { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
+  const stats: LoopStats = opts.stats ?? { read: 0, sent: 0, deadLettered: 0, invalid: 0, leftOut: 0 };
   const inflight = new Set<Promise<void>>();
   let unit: Entry<T>[] = [];
   // Racing every read against one long-lived "stopped" promise would pile a reaction (and the
@@ -127,7 +129,7 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
         } catch {
           // not JSON: prepare() says so
         }
-        let item: T;
+        let item: T | null;
         try {
           item = opts.prepare(line, where);
         } catch (err) {
@@ -135,6 +137,10 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
           const reason = `invalid record: ${(err as Error).message}`;
           opts.onInvalid?.(where, reason);
           bury(line, where, reason);
+          continue;
+        }
+        if (item === null) {
+          stats.leftOut++;
           continue;
         }
         unit.push({ line, where, item });
