@@ -4,27 +4,24 @@ export interface Position {
   line?: number;
   col?: number;
   offset?: number;
-  record?: number;
 }
 
 /**
  * Stable error codes. E_USAGE maps to exit 2; every other code to exit 1
  * (bad input and delivery failures alike: the run did not do all it was asked).
  */
-export type ErrorCode = "E_USAGE" | "E_BAD_INPUT" | "E_IO" | "E_LOST" | "E_INTERNAL";
+export type ErrorCode = "E_USAGE" | "E_BAD_INPUT" | "E_IO" | "E_LOST";
 
 export class PipeError extends Error {
   readonly code: ErrorCode;
-  command?: string;
   position?: Position;
 
   private readonly forcedExit?: number;
 
-  constructor(code: ErrorCode, message: string, opts: { command?: string; position?: Position; cause?: unknown; exitCode?: number } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { position?: Position; cause?: unknown; exitCode?: number } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = "PipeError";
     this.code = code;
-    this.command = opts.command;
     this.position = opts.position;
     this.forcedExit = opts.exitCode;
   }
@@ -41,7 +38,6 @@ export function formatPosition(p: Position | undefined): string {
   const at: string[] = [];
   if (p.line !== undefined) at.push(`line ${p.line}`);
   if (p.col !== undefined) at.push(`col ${p.col}`);
-  if (p.record !== undefined) at.push(`record ${p.record}`);
   if (p.offset !== undefined && p.line === undefined) at.push(`byte ${p.offset}`);
   if (at.length) parts.push(at.join(" "));
   return parts.join(": ");
@@ -51,7 +47,7 @@ export function formatPosition(p: Position | undefined): string {
 export function formatError(command: string, err: unknown): string {
   if (err instanceof PipeError) {
     const where = formatPosition(err.position);
-    return [err.command ?? command, where, err.message].filter(Boolean).join(": ");
+    return [command, where, err.message].filter(Boolean).join(": ");
   }
   const message = err instanceof Error ? err.message : String(err);
   return `${command}: ${message}`;

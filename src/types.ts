@@ -1,5 +1,8 @@
 /** Record kinds that flow between the commands. */
 
+/** A parsed JSON object whose shape is not known (yet). */
+export type Json = Record<string, unknown>;
+
 export type Severity = "unknown" | "info" | "low" | "medium" | "high" | "critical";
 export type RuleStatus = "pass" | "fail" | "warn" | "skip" | "notapplicable" | "error";
 export type Scanner = "openscap" | "docker-bench";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { FIXTURES } from "./helpers/paths.js";
 import { startServer, type TestServer } from "./helpers/http-server.js";
 import { shAsync } from "./helpers/run.js";
-import { MozDefAssetHint, MozDefCompliance, MozDefError, MozDefEvent, MozDefVulnerability } from "compliance-pipes";
+import { MozDefAssetHint, MozDefCompliance, MozDefError, MozDefEvent, MozDefVulnerability, SEVERITY_WARNING } from "compliance-pipes";
 
 const MIG = join(FIXTURES, "mig");
 let server: TestServer | undefined;
@@ -67,6 +67,36 @@ describe("the library (import from 'compliance-pipes')", () => {
     bad.summary = "nowhere";
     bad.delivery.retries = 0;
     await expect(bad.send()).rejects.toThrow(MozDefError);
+  });
+});
+
+describe("the library as mozdef_client users expect it", () => {
+  it("send() retries as often as the commands do (5): four 503s then success still delivers", async () => {
+    server = await startServer((_r, n) => (n <= 4 ? "500" : "ok"));
+    const e = new MozDefEvent(`${server.url}/events`);
+    e.summary = "persistent";
+    await e.send();
+    expect(server.all.length).toBe(5);
+    expect(server.accepted.map((q) => JSON.parse(q.body).summary)).toEqual(["persistent"]);
+    const help = await shAsync("mozdef-send --help");
+    expect(help.stdout).toMatch(/--retries\b.*\[default: 5\]/s);
+  });
+
+  it("has the SEVERITY_* constants (DEBUG 0 … EMERGENCY 7), on the class and as exports", () => {
+    expect(new MozDefEvent().setSeverity(MozDefEvent.SEVERITY_CRITICAL).severity).toBe("CRITICAL");
+    expect(new MozDefEvent().setSeverity(SEVERITY_WARNING).severity).toBe("WARNING");
+    expect([MozDefEvent.SEVERITY_DEBUG, MozDefEvent.SEVERITY_INFO, MozDefEvent.SEVERITY_EMERGENCY]).toEqual([0, 1, 7]);
+  });
+
+  it("a dry run builds and validates the document, resolves with it, and sends nothing", async () => {
+    server = await startServer();
+    const e = new MozDefEvent(`${server.url}/events`).setDryRun(true);
+    e.summary = "not sent";
+    const doc = await e.send();
+    expect(doc).toMatchObject({ summary: "not sent", category: "event", severity: "INFO" });
+    expect(typeof doc.hostname).toBe("string");
+    expect(server.all.length).toBe(0);
+    await expect(new MozDefEvent().setDryRun(true).send()).rejects.toThrow("summary is required");
   });
 });
 

@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FIXTURES } from "./helpers/paths.js";
+import { FIXTURES, ROOT } from "./helpers/paths.js";
 import { shAsync } from "./helpers/run.js";
 import { closedPort, startServer, type Fault, type Received, type TestServer } from "./helpers/http-server.js";
 import { makePki, type TestPki } from "./helpers/tls.js";
@@ -89,6 +89,16 @@ describe("mozdef-send over HTTP against a real server", () => {
     });
   }
 
+  it("--concurrency 16 with every request retried once: no warning of Node's own on stderr", async () => {
+    seen.clear();
+    server = await startServer((req) => (retriedOnce(req) ? "ok" : "500"));
+    const w = workdir();
+    const r = await shAsync(`mozdef-send --url ${server.url}/events --concurrency 16 --stats --dead-letter ${w.dead}`, { input: events(40) });
+    expect(r.status, r.stderr).toBe(0);
+    expect(statsOf(r.stderr)).toEqual({ read: 40, sent: 40, retried: 40, dead: 0 });
+    expect(r.stderr).not.toMatch(/Warning|\(node:\d+\)/);
+  });
+
   it("connection refused: retries with backoff, then dead-letters everything; the file replays", async () => {
     const port = await closedPort();
     const w = workdir();
@@ -99,6 +109,10 @@ describe("mozdef-send over HTTP against a real server", () => {
     expect(dead[0].dead_letter.reason).toMatch(/ECONNREFUSED.*\(after 3 attempts\)/);
     expect(dead.map((d) => d.dead_letter.record).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(r.stderr).toContain(`mozdef-send: 6 of 6 records not delivered; kept in ${w.dead}`);
+    // the first failure is said as it happens, once; the final line counts the reasons
+    const lines = r.stderr.trim().split("\n");
+    expect(lines.filter((l) => l.includes("connection refused; retrying"))).toEqual([`mozdef-send: 127.0.0.1:${port}: connection refused; retrying (1 of 2)`]);
+    expect(lines.at(-1)).toBe(`mozdef-send: 6 of 6 records not delivered; kept in ${w.dead}; reasons: 127.0.0.1:${port}: connection refused (6)`);
     // replay: the dead-letter file goes back in as it is
     server = await startServer();
     const again = await shAsync(`mozdef-send --url ${server.url}/events --dead-letter ${w.dead}.2 < ${w.dead}`);
@@ -196,6 +210,18 @@ describe("mozdef-send over HTTP against a real server", () => {
     expect(e.summary).toMatch(/ (passes|fails) compliance with xccdf_/);
     expect(e.details.link).toMatch(/^https:\/\/rules\.example\.net\/xccdf_/);
     expect(e.details.check.test.type).toBe("openscap");
+  });
+
+  it("leaves out rules that do not apply (28 of the bundled Debian scan's 50) and never says one fails", async () => {
+    server = await startServer();
+    const r = await shAsync(`xccdf2rules examples/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz | mozdef-send --url ${server.url}/events --stats`, { cwd: ROOT });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/read 50, sent 22, retried 0, dead-lettered 0 \(invalid 0\), not applicable 28/);
+    const sent = server.accepted.map((q) => JSON.parse(q.body));
+    expect(sent.filter((e) => e.details.tags.status === "notapplicable")).toEqual([]);
+    for (const e of sent) expect(e.summary.includes(" fails ")).toBe(e.details.tags.status === "fail");
+    // no rule here has a CIS benchmark reference: no link rather than the generic CIS Controls page
+    expect(sent.map((e) => e.details.link).filter((l) => /cisecurity\.org\/controls/.test(l))).toEqual([]);
   });
 
   it("SIGTERM: stops reading, dead-letters what is in flight, exits 143, loses nothing", async () => {

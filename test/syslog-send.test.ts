@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer as createNet, type Server, type Socket } from "node:net";
 import { createServer as createTls } from "node:tls";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIXTURES } from "./helpers/paths.js";
@@ -144,6 +145,15 @@ describe("syslog-send without a collector", () => {
   });
 });
 
+describe.skipIf(spawnSync("script", ["--version"]).status !== 0)("syslog-send on a terminal (util-linux script gives it one)", () => {
+  it("with no input says so, with no stray escape sequence before the message", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sls-"));
+    const r = await shAsync(`script -qec "syslog-send --dead-letter ${dir}/d" /dev/null`);
+    expect(r.stdout).toMatch(/^syslog-send: stdin is a terminal: give a FILE or pipe the input in/);
+    expect(r.stdout).not.toContain("\x1b");
+  });
+});
+
 describe("syslog-send over TCP and TLS: reconnects and dead letters", () => {
   it("keeps trying while the collector is down, delivers once it is up", async () => {
     const port = await closedPort();
@@ -170,6 +180,10 @@ describe("syslog-send over TCP and TLS: reconnects and dead letters", () => {
     const lines = readFileSync(dead, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.map((l) => JSON.parse(l.line).summary)).toEqual(["a", "b"]);
     expect(lines[0].dead_letter.reason).toMatch(/ECONNREFUSED/);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      `syslog-send: tcp 127.0.0.1:${port}: connection refused; retrying (1 of 1)`,
+      `syslog-send: 2 of 2 records not delivered; kept in ${dead}; reasons: tcp 127.0.0.1:${port}: connection refused (2)`,
+    ]);
   });
 
   it("TLS (RFC 5425): verified against --ca, refused without it", async () => {

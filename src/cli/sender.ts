@@ -4,8 +4,11 @@ import { PipeError } from "../errors.js";
 import type { Io } from "./run.js";
 import { openInputs } from "../streams/input.js";
 import { DeadLetterFile } from "../delivery/dead-letter.js";
-import { runDeliveryLoop, type LoopStats, type Outcome, type Where } from "../delivery/loop.js";
+import { runDeliveryLoop, type LoopStats, type Where } from "../delivery/loop.js";
+import { DELIVERED, type AttemptListener, type Outcome } from "../delivery/outcome.js";
+import { FailureReport } from "../delivery/failure-report.js";
 import type { TlsOptions } from "../delivery/tls.js";
+import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_S } from "../delivery/http.js";
 
 /** Options every sender takes: delivery, TLS, dead-letter, reporting. */
 export interface SenderArgs {
@@ -25,8 +28,8 @@ export interface SenderArgs {
 export function senderOptions<T>(y: Argv<T>, deadLetterDefault: string) {
   return y
     .option("concurrency", { type: "number", default: 4, describe: "requests in flight at once (reading pauses while all are busy)" })
-    .option("timeout", { type: "number", default: 10, describe: "seconds to wait for each attempt" })
-    .option("retries", { type: "number", default: 5, describe: "retries after the first attempt (connection errors, 5xx, 429), with exponential backoff and jitter" })
+    .option("timeout", { type: "number", default: DEFAULT_TIMEOUT_S, describe: "seconds to wait for each attempt" })
+    .option("retries", { type: "number", default: DEFAULT_RETRIES, describe: "retries after the first attempt (connection errors, 5xx, 429), with exponential backoff and jitter" })
     .option("retry-on", { type: "string", describe: "more HTTP statuses to retry, comma-separated (e.g. 409,423)" })
     .option("ca", { type: "string", describe: "PEM file of the CA to verify the server against" })
     .option("cert", { type: "string", describe: "client certificate (PEM)" })
@@ -37,7 +40,19 @@ export function senderOptions<T>(y: Argv<T>, deadLetterDefault: string) {
     .option("stats", { type: "boolean", default: false, describe: "print read/sent/retried/dead-lettered counts on stderr at the end" });
 }
 
-export function checkSenderArgs(a: SenderArgs, io: Io): { tls: TlsOptions; retryOn: Set<number> } {
+/** What every sender's connection needs, checked: the HTTP sender's options but the URL (connections = --concurrency). */
+export interface SenderSettings {
+  tls: TlsOptions;
+  retryOn: Set<number>;
+  timeoutMs: number;
+  retries: number;
+  connections: number;
+  /** Says the first failure of each kind on stderr as it happens. */
+  onFailedAttempt: AttemptListener;
+}
+
+/** The settings, and the report of failures that runSender ends with (give it in SenderRun). */
+export function checkSenderArgs(a: SenderArgs, io: Io): SenderSettings & { failures: FailureReport } {
   if (!(a.concurrency >= 1) || !Number.isInteger(a.concurrency)) throw new PipeError("E_USAGE", "--concurrency must be a whole number ≥ 1");
   if (!(a.timeout > 0)) throw new PipeError("E_USAGE", "--timeout must be > 0 seconds");
   if (!(a.retries >= 0) || !Number.isInteger(a.retries)) throw new PipeError("E_USAGE", "--retries must be a whole number ≥ 0");
@@ -49,7 +64,8 @@ export function checkSenderArgs(a: SenderArgs, io: Io): { tls: TlsOptions; retry
   }
   if ((a.cert === undefined) !== (a.key === undefined)) throw new PipeError("E_USAGE", "--cert and --key go together");
   if (a.insecure) io.warn("warning: --insecure: the server's certificate is NOT verified");
-  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn };
+  const failures = new FailureReport(io.warn);
+  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn, timeoutMs: a.timeout * 1000, retries: a.retries, connections: a.concurrency, onFailedAttempt: failures.attempt, failures };
 }
 
 /** SIGINT/SIGTERM stop reading; the loop then finishes or dead-letters what is in flight. */
@@ -74,101 +90,116 @@ function stopOnSignals(onStop: () => void) {
   };
 }
 
-/** What one sender command plugs into runSender. */
-export interface SenderRun<T> {
+/** What a sender command plugs into runSender: its records' preparation and its transport. */
+export interface Sender<T> {
+  /** A line as what is delivered, or null to leave it out (counted); throws (with the reason) for an invalid record. */
+  prepare(line: string, where: Where): T | null;
+  /** Delivers a unit, one outcome per item (in a dry run: prints it, see printTo). */
+  deliver(items: T[]): Promise<Outcome[]>;
+  /** SIGINT/SIGTERM: give up waiting retries. */
+  stop(): void;
+  /**
+   * Closes connections once the loop is over; a late failure (the local
+   * logger) comes back as a failed outcome. May throw a PipeError that
+   * outranks the counts (credentials refused).
+   */
+  close(stats: Readonly<LoopStats>): Promise<Outcome>;
+  counters(): { retried: number; truncated: number };
+}
+
+/** How a sender command runs: who it is, its arguments, and the shape of its delivery units. */
+export interface SenderRun {
   name: string;
   args: SenderArgs & { _: (string | number)[] };
   io: Io;
-  prepare(line: string, where: Where): T;
   unitSize: number;
   concurrency: number;
-  /** Delivers a unit; not called in a dry run. */
-  deliver(items: T[]): Promise<Outcome[]>;
-  /** A dry run's output for a unit: the lines that would be sent. */
-  preview(items: T[]): string;
-  /** SIGINT/SIGTERM: give up waiting retries. */
-  stop(): void;
-  /** Closes connections; a late failure (the local logger) comes back as a reason. */
-  close(): Promise<string | null>;
-  counters(): { retried: number; truncated: number };
-  /** A failure that outranks the counts (credentials refused), checked after the loop. */
-  failure?(stats: LoopStats): PipeError | null;
   /** For the truncation warning. */
   maxSize?: number;
+  /** Counts what was not delivered by kind (and says each kind once); from checkSenderArgs. */
+  failures: FailureReport;
+}
+
+/** A dry run's deliver: prints each unit's preview on stdout (with backpressure) and calls it delivered. */
+export function printTo<T>(out: Io["stdout"], preview: (items: T[]) => string): (items: T[]) => Promise<Outcome[]> {
+  return async (items) => {
+    if (!out.write(preview(items))) await once(out, "drain");
+    return items.map(() => DELIVERED);
+  };
 }
 
 /**
  * The body every sender shares: dead-letter file, signals, progress, the
- * delivery loop (or a dry run's preview), closing, and the final verdict.
+ * delivery loop, closing, and the final verdict.
  */
-export async function runSender<T>(r: SenderRun<T>): Promise<void> {
-  const dryRun = r.args["dry-run"];
-  const deadLetter = openDeadLetter(r.args["dead-letter"], r.name, dryRun);
-  const signals = stopOnSignals(() => r.stop());
-  const stats: LoopStats = { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
-  const stopProgress = progress(r.io, () => `${r.name}: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
-  let late: string | null = null;
+export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<void> {
+  const { io, args } = run;
+  const dryRun = args["dry-run"];
+  const deadLetter = dryRun ? null : new DeadLetterFile(args["dead-letter"], run.name);
+  const signals = stopOnSignals(() => sender.stop());
+  const stats: LoopStats = { read: 0, sent: 0, deadLettered: 0, invalid: 0, leftOut: 0 };
+  const stopProgress = progress(io, () => `${run.name}: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
+  let late: Outcome = DELIVERED;
   try {
-    await runDeliveryLoop<T>({
-      inputs: openInputs(r.args._.map(String)),
-      prepare: r.prepare,
-      unitSize: r.unitSize,
-      concurrency: r.concurrency,
-      deliver: dryRun
-        ? async (items) => {
-            if (!r.io.stdout.write(r.preview(items))) await once(r.io.stdout, "drain");
-            return items.map(() => null);
-          }
-        : r.deliver,
-      deadLetter,
-      onInvalid: (where, reason) => r.io.warn(`${where.source}: line ${where.record}: ${reason}`),
-      stop: signals.signal,
-      stats,
-    });
-  } finally {
-    stopProgress();
-    signals.dispose();
-    late = await r.close();
-  }
-  const failure = r.failure?.(stats);
-  if (failure) {
+    try {
+      await runDeliveryLoop<T>({
+        inputs: openInputs(args._.map(String)),
+        prepare: sender.prepare,
+        unitSize: run.unitSize,
+        concurrency: run.concurrency,
+        deliver: async (items) => {
+          const outcomes = await sender.deliver(items);
+          for (const o of outcomes) if (o) run.failures.record(o);
+          return outcomes;
+        },
+        deadLetter,
+        onInvalid: (where, reason) => io.warn(`${where.source}: line ${where.record}: ${reason}`),
+        stop: signals.signal,
+        stats,
+      });
+    } finally {
+      stopProgress();
+      signals.dispose();
+      late = await sender.close(stats);
+    }
+  } catch (err) {
     deadLetter?.close();
-    throw failure;
+    throw err;
   }
-  const counters = r.counters();
-  if (counters.truncated) r.io.warn(`${counters.truncated} line(s) longer than --max-size ${r.maxSize} were truncated (marked '[truncated N bytes]')`);
-  if (late) r.io.warn(late);
-  finish(r.io, { ...stats, ...counters }, { deadLetter, showStats: r.args.stats, signal: signals.received(), dryRun });
-  if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late}`);
+  const counters = sender.counters();
+  if (counters.truncated) io.warn(`${counters.truncated} line(s) longer than --max-size ${run.maxSize} were truncated (marked '[truncated N bytes]')`);
+  if (late) io.warn(late.reason);
+  finish(io, { ...stats, ...counters }, { deadLetter, showStats: args.stats, signal: signals.received(), dryRun, reasons: run.failures.summary() });
+  if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late.reason}`);
 }
 
-/** A stderr progress line once a second, only on a terminal. */
+/** A stderr progress line once a second, only on a terminal; stopping erases it, if one was written. */
 function progress(io: Io, stats: () => string): () => void {
   if (!io.stderrIsTTY) return () => undefined;
-  const timer = setInterval(() => process.stderr.write(`\r${stats()}\x1b[K`), 1000);
+  let shown = false;
+  const timer = setInterval(() => {
+    shown = true;
+    process.stderr.write(`\r${stats()}\x1b[K`);
+  }, 1000);
   return () => {
     clearInterval(timer);
-    process.stderr.write("\r\x1b[K");
+    if (shown) process.stderr.write("\r\x1b[K");
   };
 }
 
 /** The end of a sender's run: stats, then an error when anything was not delivered. */
-function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean }): void {
+function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean; reasons: string }): void {
   opts.deadLetter?.close();
   if (opts.showStats) {
-    const extra = stats.truncated ? `, truncated ${stats.truncated}` : "";
+    const extra = (stats.truncated ? `, truncated ${stats.truncated}` : "") + (stats.leftOut ? `, not applicable ${stats.leftOut}` : "");
     io.warn(`read ${stats.read}, ${opts.dryRun ? "printed" : "sent"} ${stats.sent}, retried ${stats.retried ?? 0}, dead-lettered ${stats.deadLettered} (invalid ${stats.invalid})${extra}`);
   }
   const lost = stats.deadLettered;
-  const where = opts.deadLetter && lost ? `; kept in ${opts.deadLetter.path}` : "";
+  const where = (opts.deadLetter && lost ? `; kept in ${opts.deadLetter.path}` : "") + (opts.reasons ? `; reasons: ${opts.reasons}` : "");
   if (opts.signal) {
     throw new PipeError("E_LOST", `interrupted by ${opts.signal}: ${stats.sent} of ${stats.read} records read were delivered, ${lost} dead-lettered${where}`, {
       exitCode: opts.signal === "SIGINT" ? 130 : 143,
     });
   }
   if (lost) throw new PipeError("E_LOST", `${lost} of ${stats.read} records not ${opts.dryRun ? "valid" : "delivered"}${where}`);
-}
-
-function openDeadLetter(path: string, command: string, dryRun: boolean): DeadLetterFile | null {
-  return dryRun ? null : new DeadLetterFile(path, command);
 }

@@ -1,21 +1,23 @@
 import { PipeError } from "../errors.js";
 import { runCli, type CommandSpec } from "../cli/run.js";
 import { configOption, loadRunnerComplianceConfig } from "../cli/runner-config.js";
-import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
+import { checkSenderArgs, printTo, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
+import { syslogOption, syslogSenderOptions } from "../cli/syslog-options.js";
 import { Deliverer, type DelivererOptions } from "../sinks/mozdef/deliver.js";
 import { parseHttpUrl } from "../delivery/http.js";
 import { goJson } from "../util/go-json.js";
+import { DELIVERED } from "../delivery/outcome.js";
 import { lineToDocument, RECORD_KINDS, type RecordKind } from "../sinks/mozdef/records.js";
 import { resolveFqdn } from "../sinks/mozdef/host.js";
-import { facilityNumber, FORMATS, parseServer, STYLES } from "../sinks/syslog/options.js";
-import type { SyslogFormat, SyslogStyle } from "../sinks/syslog/format.js";
-
-type Json = Record<string, unknown>;
+import type { SyslogStyle } from "../sinks/mozdef/syslog-line.js";
+import type { SyslogFormat } from "../sinks/syslog/format.js";
+import type { Json } from "../types.js";
 
 interface Args extends SenderArgs {
   url?: string;
   config?: string;
   kind?: RecordKind;
+  "include-notapplicable": boolean;
   batch: number;
   "link-base"?: string;
   "max-size": number;
@@ -47,15 +49,16 @@ export const spec: CommandSpec<Args> = {
         .option("url", { type: "string", describe: "MozDef endpoint, e.g. http://mozdef:8080/events, /custom/<app> or /_bulk (default: $MOZDEF_URL, else [mozdef] url of the config)" })
         .option("config", configOption(" with [mozdef] url"))
         .option("kind", { type: "string", choices: RECORD_KINDS, describe: "treat every line as this kind instead of telling by shape" })
+        .option("include-notapplicable", { type: "boolean", default: false, describe: "send RuleResults that did not apply or were not checked (notapplicable, notchecked), with a neutral summary; by default they are left out and counted" })
         .option("batch", { type: "number", default: 1, describe: "events per request; > 1 posts JSON arrays, which only MozDef's /_bulk takes" })
-        .option("link-base", { type: "string", describe: "URL the rule id is appended to for a RuleResult's link (default: its first reference)" })
+        .option("link-base", { type: "string", describe: "URL the rule id is appended to for a RuleResult's link (default: its CIS benchmark reference, else none)" })
         .option("max-size", { type: "number", default: 1024 * 1024, describe: "largest event in bytes; bigger ones are dead-lettered" })
         .option("also-syslog", { type: "boolean", default: false, describe: "also write each event to syslog (mozdef_client's set_send_to_syslog)" })
         .option("only-syslog", { type: "boolean", default: false, describe: "write to syslog only, no HTTP" })
-        .option("syslog-server", { type: "string", default: "unix:///dev/log", describe: "unix:///dev/log, udp://host:514, tcp://host:514 or tls://host:6514" })
-        .option("syslog-style", { type: "string", choices: STYLES, default: "json" as SyslogStyle, describe: "json (mozdef_client) or flat (mozdef_lib)" })
-        .option("syslog-format", { type: "string", choices: FORMATS, default: "3164" as SyslogFormat, describe: "syslog header: RFC 3164 or RFC 5424" })
-        .option("facility", { type: "string", default: "user", describe: "syslog facility" })
+        .option("syslog-server", syslogOption.server("unix:///dev/log, udp://host:514, tcp://host:514 or tls://host:6514"))
+        .option("syslog-style", syslogOption.style)
+        .option("syslog-format", syslogOption.format)
+        .option("facility", syslogOption.facility("syslog facility"))
         .option("sqs-queue", { type: "string", describe: "send to this SQS queue instead of HTTP (AWS credentials from the SDK's usual chain)" })
         .option("sqs-region", { type: "string", describe: "SQS region (default: the SDK's)" })
         .option("sqs-account", { type: "string", describe: "AWS account id owning the queue" })
@@ -63,50 +66,45 @@ export const spec: CommandSpec<Args> = {
       "mozdef-send.dead.ndjson",
     ),
   async run(args, io) {
-    const { tls, retryOn } = checkSenderArgs(args, io);
+    const { failures, ...settings } = checkSenderArgs(args, io);
     if (!(args.batch >= 1) || !Number.isInteger(args.batch)) throw new PipeError("E_USAGE", "--batch must be a whole number ≥ 1");
-    const syslogWanted = args["also-syslog"] || args["only-syslog"];
     const url = args.url ?? process.env.MOZDEF_URL ?? (args["only-syslog"] || args["sqs-queue"] ? undefined : loadRunnerComplianceConfig(args.config).mozdefUrl);
     const httpWanted = !args["only-syslog"] && !args["sqs-queue"];
     if (httpWanted && !url && !args["dry-run"]) throw new PipeError("E_USAGE", "no MozDef URL: give --url, set MOZDEF_URL, or [mozdef] url in the config file");
     if (args.batch > 1 && httpWanted && url && !/\/_bulk\/?$/.test(parseHttpUrl(url).pathname)) {
       throw new PipeError("E_USAGE", `--batch ${args.batch} posts JSON arrays, which only MozDef's /_bulk endpoint accepts (URL is ${url})`);
     }
-    const timeoutMs = args.timeout * 1000;
     const hostname = await resolveFqdn();
+    const syslogMaxSize = Math.min(args["max-size"], 64 * 1024);
     const delivery: DelivererOptions = {};
-    if (httpWanted && url) delivery.http = { url, timeoutMs, retries: args.retries, retryOn, connections: args.concurrency, tls, batch: args.batch };
+    if (httpWanted && url) delivery.http = { url, ...settings, batch: args.batch };
     if (args["sqs-queue"]) delivery.sqs = { queue: args["sqs-queue"], region: args["sqs-region"], accountId: args["sqs-account"], endpoint: args["sqs-endpoint"], retries: args.retries };
-    if (syslogWanted) {
-      const server = parseServer(args["syslog-server"]);
-      const maxSize = Math.min(args["max-size"], 64 * 1024);
-      delivery.syslog = {
-        transport: { ...server, timeoutMs, retries: args.retries, maxSize, tls },
-        format: { style: args["syslog-style"], format: args["syslog-format"], facility: facilityNumber(args.facility), ident: "mozdef-send", hostname, maxSize },
-      };
+    if (args["also-syslog"] || args["only-syslog"]) {
+      const choices = { server: args["syslog-server"], style: args["syslog-style"], format: args["syslog-format"], facility: args.facility };
+      delivery.syslog = syslogSenderOptions({ ...choices, ident: "mozdef-send", maxSize: syslogMaxSize, hostname }, settings);
     }
     const deliverer = args["dry-run"] ? null : new Deliverer(delivery);
-    const docOpts = { kind: args.kind, linkBase: args["link-base"] };
-    await runSender<{ doc: Json; body: string }>({
-      name: "mozdef-send",
-      args,
-      io,
-      prepare: (line) => {
-        const doc = lineToDocument(line, docOpts);
-        const body = goJson(doc); // serialised once: sized here, sent as it is
-        const size = Buffer.byteLength(body);
-        if (size > args["max-size"]) throw new Error(`event of ${size} bytes is over --max-size ${args["max-size"]}`);
-        return { doc, body };
+    const docOpts = { kind: args.kind, linkBase: args["link-base"], includeNotApplicable: args["include-notapplicable"], hostname };
+    type Item = { doc: Json; body: string };
+    await runSender<Item>(
+      { name: "mozdef-send", args, io, unitSize: deliverer?.batchSize ?? 1, concurrency: args.concurrency, maxSize: delivery.syslog?.line.maxSize, failures },
+      {
+        prepare: (line) => {
+          const doc = lineToDocument(line, docOpts);
+          if (!doc) return null;
+          const body = goJson(doc); // serialised once: sized here, sent as it is
+          const size = Buffer.byteLength(body);
+          if (size > args["max-size"]) throw new Error(`event of ${size} bytes is over --max-size ${args["max-size"]}`);
+          return { doc, body };
+        },
+        deliver: deliverer
+          ? (items) => deliverer.deliver(items.map((i) => i.doc), items.map((i) => i.body))
+          : printTo(io.stdout, (items: Item[]) => items.map((i) => `${JSON.stringify(i.doc)}\n`).join("")),
+        stop: () => deliverer?.stop(),
+        close: async () => (await deliverer?.close()) ?? DELIVERED,
+        counters: () => ({ retried: deliverer?.retried ?? 0, truncated: deliverer?.truncated ?? 0 }),
       },
-      unitSize: deliverer?.batchSize ?? 1,
-      concurrency: args.concurrency,
-      deliver: (items) => deliverer!.deliver(items.map((i) => i.doc), items.map((i) => i.body)),
-      preview: (items) => items.map((i) => `${JSON.stringify(i.doc)}\n`).join(""),
-      stop: () => deliverer?.stop(),
-      close: async () => (await deliverer?.close()) ?? null,
-      counters: () => ({ retried: deliverer?.retried ?? 0, truncated: deliverer?.truncated ?? 0 }),
-      maxSize: delivery.syslog?.format.maxSize,
-    });
+    );
   },
 };
 

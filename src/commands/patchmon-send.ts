@@ -1,6 +1,7 @@
 import { PipeError } from "../errors.js";
 import { runCli, type CommandSpec } from "../cli/run.js";
-import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
+import { checkSenderArgs, printTo, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
+import { DELIVERED } from "../delivery/outcome.js";
 import { HttpSender } from "../delivery/http.js";
 import { PatchmonDelivery, parsePayloadLine, type PatchmonItem } from "../sinks/patchmon/delivery.js";
 import { patchmonSettings, PATCHMON_CONFIG } from "../sinks/patchmon/settings.js";
@@ -32,7 +33,7 @@ export const spec: CommandSpec<Args> = {
       "patchmon-send.dead.ndjson",
     ),
   async run(args, io) {
-    const { tls, retryOn } = checkSenderArgs(args, io);
+    const { failures, ...settings } = checkSenderArgs(args, io);
     const s = patchmonSettings({ server: args.server, credentials: args.credentials, config: args.config });
     if (!args["dry-run"]) {
       if (!s.server) throw new PipeError("E_USAGE", "no PatchMon server: give --server, set PATCHMON_SERVER, or patchmon_server in /etc/patchmon/config.yml");
@@ -43,30 +44,24 @@ export const spec: CommandSpec<Args> = {
     }
     const base = new URL(s.server ?? "http://dry-run.invalid");
     const path = `${base.pathname.replace(/\/$/, "")}/api/v1/compliance/scans`;
-    const sender = args["dry-run"]
-      ? null
-      : new HttpSender({ url: base.origin, timeoutMs: args.timeout * 1000, retries: args.retries, retryOn, connections: 1, tls, headers: { "x-api-id": s.apiId!, "x-api-key": s.apiKey! } });
+    const sender = args["dry-run"] ? null : new HttpSender({ url: base.origin, ...settings, connections: 1, headers: { "x-api-id": s.apiId!, "x-api-key": s.apiKey! } });
     const delivery = sender ? new PatchmonDelivery({ sender, path, maxBody: args["max-body"], perMinute: args["per-minute"], warn: io.warn }) : null;
-    await runSender<PatchmonItem>({
-      name: "patchmon-send",
-      args,
-      io,
-      prepare: parsePayloadLine,
-      unitSize: 20,
-      concurrency: 1,
-      deliver: (items) => delivery!.deliver(items),
-      preview: (items) => items.map((it) => `${JSON.stringify(it.kind === "spec" ? it.payload : { ...it.head, scans: it.scans })}\n`).join(""),
-      stop: () => sender?.stop(),
-      close: async () => {
-        await sender?.close();
-        return null;
+    await runSender<PatchmonItem>(
+      { name: "patchmon-send", args, io, unitSize: 20, concurrency: 1, failures },
+      {
+        prepare: parsePayloadLine,
+        deliver: delivery ? (items) => delivery.deliver(items) : printTo(io.stdout, (items: PatchmonItem[]) => items.map((it) => `${JSON.stringify(it.kind === "spec" ? it.payload : { ...it.head, scans: it.scans })}\n`).join("")),
+        stop: () => sender?.stop(),
+        close: async (stats) => {
+          await sender?.close();
+          if (delivery?.authFailed) {
+            throw new PipeError("E_LOST", `the server refused the API credentials from ${s.credentialsFrom} (${delivery.authFailed}); nothing more was sent; ${stats.deadLettered} record(s) kept in ${args["dead-letter"]}`);
+          }
+          return DELIVERED;
+        },
+        counters: () => ({ retried: sender?.retried ?? 0, truncated: 0 }),
       },
-      counters: () => ({ retried: sender?.retried ?? 0, truncated: 0 }),
-      failure: (stats) =>
-        delivery?.authFailed
-          ? new PipeError("E_LOST", `the server refused the API credentials from ${s.credentialsFrom} (${delivery.authFailed}); nothing more was sent; ${stats.deadLettered} record(s) kept in ${args["dead-letter"]}`)
-          : null,
-    });
+    );
   },
 };
 

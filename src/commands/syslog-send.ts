@@ -1,13 +1,14 @@
 import { PipeError } from "../errors.js";
 import { runCli, type CommandSpec } from "../cli/run.js";
-import { checkSenderArgs, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
+import { checkSenderArgs, printTo, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
+import { syslogOption, syslogSenderOptions } from "../cli/syslog-options.js";
 import { Deliverer } from "../sinks/mozdef/deliver.js";
 import { lineToDocument, RECORD_KINDS, type RecordKind } from "../sinks/mozdef/records.js";
 import { resolveFqdn } from "../sinks/mozdef/host.js";
-import { facilityNumber, FORMATS, parseServer, STYLES } from "../sinks/syslog/options.js";
-import { formatFrame, type SyslogFormat, type SyslogStyle } from "../sinks/syslog/format.js";
-
-type Json = Record<string, unknown>;
+import { syslogLine, type SyslogStyle } from "../sinks/mozdef/syslog-line.js";
+import type { SyslogFormat } from "../sinks/syslog/format.js";
+import { DELIVERED } from "../delivery/outcome.js";
+import type { Json } from "../types.js";
 
 interface Args extends SenderArgs {
   server: string;
@@ -17,6 +18,7 @@ interface Args extends SenderArgs {
   ident: string;
   "max-size": number;
   kind?: RecordKind;
+  "include-notapplicable": boolean;
 }
 
 export const spec: CommandSpec<Args> = {
@@ -31,46 +33,41 @@ export const spec: CommandSpec<Args> = {
   options: (y) =>
     senderOptions(
       y
-        .option("server", { type: "string", default: "unix:///dev/log", describe: "unix:///dev/log (or a path), udp://host:514, tcp://host:514 or tls://host:6514" })
-        .option("style", { type: "string", choices: STYLES, default: "json" as SyslogStyle, describe: "json (mozdef_client) or flat (mozdef_lib)" })
-        .option("format", { type: "string", choices: FORMATS, default: "3164" as SyslogFormat, describe: "syslog header: RFC 3164 or RFC 5424" })
-        .option("facility", { type: "string", default: "user", describe: "kern, user, mail, daemon, auth, …, local0-local7" })
+        .option("server", syslogOption.server("unix:///dev/log (or a path), udp://host:514, tcp://host:514 or tls://host:6514"))
+        .option("style", syslogOption.style)
+        .option("format", syslogOption.format)
+        .option("facility", syslogOption.facility("kern, user, mail, daemon, auth, …, local0-local7"))
         .option("ident", { type: "string", default: "syslog-send", describe: "program name in the header (mozdef_client: its script name)" })
         .option("max-size", { type: "number", default: 8192, describe: "largest syslog line in bytes; longer ones are cut, marked '[truncated N bytes]' and counted" })
-        .option("kind", { type: "string", choices: RECORD_KINDS, describe: "treat every line as this kind instead of telling by shape" }),
+        .option("kind", { type: "string", choices: RECORD_KINDS, describe: "treat every line as this kind instead of telling by shape" })
+        .option("include-notapplicable", { type: "boolean", default: false, describe: "send RuleResults that did not apply or were not checked (notapplicable, notchecked), with a neutral summary; by default they are left out and counted" }),
       "syslog-send.dead.ndjson",
     ),
   async run(args, io) {
-    const { tls } = checkSenderArgs(args, io);
+    const { failures, ...settings } = checkSenderArgs(args, io);
     if (!(args["max-size"] >= 256)) throw new PipeError("E_USAGE", "--max-size must be at least 256 bytes");
-    const server = parseServer(args.server);
-    const syslog = {
-      transport: { ...server, timeoutMs: args.timeout * 1000, retries: args.retries, maxSize: args["max-size"], tls },
-      format: { style: args.style, format: args.format, facility: facilityNumber(args.facility), ident: args.ident, hostname: await resolveFqdn(), maxSize: args["max-size"] },
-    };
+    const hostname = await resolveFqdn();
+    const syslog = syslogSenderOptions({ server: args.server, style: args.style, format: args.format, facility: args.facility, ident: args.ident, maxSize: args["max-size"], hostname }, settings);
     const deliverer = args["dry-run"] ? null : new Deliverer({ syslog });
     let previewTruncated = 0;
-    await runSender<Json>({
-      name: "syslog-send",
-      args,
-      io,
-      prepare: (line) => lineToDocument(line, { kind: args.kind }),
-      unitSize: 1,
-      concurrency: 1,
-      deliver: (docs) => deliverer!.deliver(docs),
-      preview: (docs) =>
-        docs
-          .map((d) => {
-            const f = formatFrame(d, { ...syslog.format, bare: server.kind === "unix" });
-            if (f.truncatedBytes) previewTruncated++;
-            return `${f.text}\n`;
-          })
-          .join(""),
-      stop: () => deliverer?.stop(),
-      close: async () => (await deliverer?.close()) ?? null,
-      counters: () => ({ retried: 0, truncated: (deliverer?.truncated ?? 0) + previewTruncated }),
-      maxSize: args["max-size"],
-    });
+    const preview = (docs: Json[]) =>
+      docs
+        .map((d) => {
+          const line = syslogLine(d, syslog.line);
+          if (line.truncatedBytes) previewTruncated++;
+          return `${line.text}\n`;
+        })
+        .join("");
+    await runSender<Json>(
+      { name: "syslog-send", args, io, unitSize: 1, concurrency: 1, maxSize: args["max-size"], failures },
+      {
+        prepare: (line) => lineToDocument(line, { kind: args.kind, includeNotApplicable: args["include-notapplicable"], hostname }),
+        deliver: deliverer ? (docs) => deliverer.deliver(docs) : printTo(io.stdout, preview),
+        stop: () => deliverer?.stop(),
+        close: async () => (await deliverer?.close()) ?? DELIVERED,
+        counters: () => ({ retried: 0, truncated: (deliverer?.truncated ?? 0) + previewTruncated }),
+      },
+    );
   },
 };
 

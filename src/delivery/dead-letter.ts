@@ -45,7 +45,12 @@ export class DeadLetterFile {
 
   close(): void {
     if (this.fd === null) return;
-    fsyncSync(this.fd);
+    try {
+      fsyncSync(this.fd);
+    } catch (err) {
+      // --dead-letter /dev/null (or a pipe): nothing to flush
+      if ((err as NodeJS.ErrnoException).code !== "EINVAL") throw err;
+    }
     closeSync(this.fd);
     this.fd = null;
   }

@@ -1,6 +1,7 @@
 import { Agent, type Dispatcher } from "undici";
 import { PipeError } from "../errors.js";
 import { tlsConnectOptions, type TlsOptions } from "./tls.js";
+import { netFailureKind, type AttemptListener, type HttpAnswer } from "./outcome.js";
 
 export type { TlsOptions };
 
@@ -16,17 +17,17 @@ export interface HttpSenderOptions {
   connections: number;
   tls?: TlsOptions;
   headers?: Record<string, string>;
-  /** First backoff step and cap, milliseconds. */
-  backoffMs?: number;
-  maxBackoffMs?: number;
-  /** Longest Retry-After honoured, milliseconds. */
-  maxRetryAfterMs?: number;
-  onRetry?: (info: { attempt: number; delayMs: number; why: string }) => void;
+  onFailedAttempt?: AttemptListener;
 }
 
-export type SendResult =
-  | { ok: true; status: number; attempts: number; body: string }
-  | { ok: false; status?: number; attempts: number; reason: string; body?: string; headers?: Record<string, string | string[] | undefined> };
+/** Retries after the first attempt and seconds per attempt: the commands' defaults and the library's. */
+export const DEFAULT_RETRIES = 5;
+export const DEFAULT_TIMEOUT_S = 10;
+
+/** First backoff step and its cap; the longest Retry-After honoured (milliseconds). */
+const BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+const MAX_RETRY_AFTER_MS = 300_000;
 
 export interface SendRequest {
   body: string | Buffer;
@@ -47,7 +48,13 @@ export interface SendRequest {
 export class HttpSender {
   private readonly agent: Agent;
   private readonly url: URL;
-  private readonly stopping = new AbortController();
+  /**
+   * Backoff waits that stop() cuts short. One set of wake-ups rather than a
+   * listener per wait on a shared AbortSignal: with --concurrency above 10,
+   * that many waits at once made Node warn of a listener leak.
+   */
+  private readonly waiting = new Set<() => void>();
+  private stopped = false;
   retried = 0;
 
   constructor(private readonly opts: HttpSenderOptions) {
@@ -57,30 +64,33 @@ export class HttpSender {
 
   /** Makes waiting retries give up at once (SIGINT/SIGTERM). */
   stop(): void {
-    this.stopping.abort();
+    this.stopped = true;
+    for (const wake of this.waiting) wake();
   }
 
   async close(): Promise<void> {
     await this.agent.close();
   }
 
-  async send(req: SendRequest): Promise<SendResult> {
+  async send(req: SendRequest): Promise<HttpAnswer> {
     const retries = this.opts.retries;
-    let last: SendResult = { ok: false, attempts: 0, reason: "not sent" };
+    let last: HttpAnswer = { ok: false, attempts: 0, reason: "not sent" };
     for (let attempt = 1; attempt <= retries + 1; attempt++) {
       const outcome = await this.attempt(req, attempt);
-      if (outcome.result.ok || !outcome.retryable || attempt > retries) return outcome.result;
+      if (outcome.result.ok) return outcome.result;
+      const retrying = outcome.retryable && attempt <= retries && !this.stopped;
+      this.opts.onFailedAttempt?.({ kind: outcome.result.kind!, attempt, retries, retrying });
+      if (!outcome.retryable || attempt > retries) return outcome.result;
       last = outcome.result;
-      if (this.stopping.signal.aborted) return { ...last, reason: `${last.reason}; not retried: interrupted` };
+      if (this.stopped) return { ...last, reason: `${last.reason}; not retried: interrupted` };
       const delayMs = outcome.retryAfterMs ?? this.backoff(attempt);
       this.retried++;
-      this.opts.onRetry?.({ attempt, delayMs, why: last.reason });
-      if (!(await sleep(delayMs, this.stopping.signal))) return { ...last, reason: `${last.reason}; not retried: interrupted` };
+      if (!(await this.wait(delayMs))) return { ...last, reason: `${last.reason}; not retried: interrupted` };
     }
     return last;
   }
 
-  private async attempt(req: SendRequest, attempt: number): Promise<{ result: SendResult; retryable: boolean; retryAfterMs?: number }> {
+  private async attempt(req: SendRequest, attempt: number): Promise<{ result: HttpAnswer; retryable: boolean; retryAfterMs?: number }> {
     const timeout = AbortSignal.timeout(this.opts.timeoutMs);
     try {
       const res = await this.agent.request({
@@ -97,7 +107,7 @@ export class HttpSender {
       const status = res.statusCode;
       if (status >= 200 && status < 300) return { result: { ok: true, status, attempts: attempt, body }, retryable: false };
       const said = body.trim().slice(0, 200);
-      const result: SendResult = { ok: false, status, attempts: attempt, reason: `HTTP ${status}${said ? `: ${said}` : ""}`, body, headers: res.headers };
+      const result: HttpAnswer = { ok: false, status, attempts: attempt, reason: `HTTP ${status}${said ? `: ${said}` : ""}`, kind: `${this.url.host}: HTTP ${status}`, body, headers: res.headers };
       const retryable = !req.noRetry?.has(status) && (status >= 500 || status === 429 || (this.opts.retryOn?.has(status) ?? false));
       return { result, retryable, retryAfterMs: retryable ? this.retryAfter(res.headers["retry-after"]) : undefined };
     } catch (err) {
@@ -105,23 +115,39 @@ export class HttpSender {
       const timedOut = timeout.aborted || e.code === "UND_ERR_HEADERS_TIMEOUT" || e.code === "UND_ERR_BODY_TIMEOUT";
       const code = e.cause?.code ?? e.code;
       const reason = timedOut ? `no answer within ${this.opts.timeoutMs} ms` : `${code ? `${code}: ` : ""}${e.cause?.message ?? e.message}`;
+      const kind = timedOut ? `${this.url.host}: ${reason}` : netFailureKind(this.url.host, { code, message: e.cause?.message ?? e.message });
       // a certificate the server should not have is not going to get better
       const retryable = !/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT|HOSTNAME_MISMATCH/i.test(String(code));
-      return { result: { ok: false, attempts: attempt, reason }, retryable };
+      return { result: { ok: false, attempts: attempt, reason, kind }, retryable };
     }
   }
 
+  /** Resolves true after `ms`, or false as soon as stop() is called. */
+  private wait(ms: number): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiting.delete(wake);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        this.waiting.delete(wake);
+        resolve(true);
+      }, ms);
+      this.waiting.add(wake);
+    });
+  }
+
   private backoff(attempt: number): number {
-    const base = this.opts.backoffMs ?? 250;
-    const cap = this.opts.maxBackoffMs ?? 30_000;
-    const step = Math.min(cap, base * 2 ** (attempt - 1));
+    const step = Math.min(MAX_BACKOFF_MS, BACKOFF_MS * 2 ** (attempt - 1));
     return Math.round(step / 2 + Math.random() * (step / 2));
   }
 
   private retryAfter(value: string | string[] | undefined): number | undefined {
     const v = Array.isArray(value) ? value[0] : value;
     if (!v) return undefined;
-    const max = this.opts.maxRetryAfterMs ?? 300_000;
+    const max = MAX_RETRY_AFTER_MS;
     const seconds = Number(v);
     const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(v) - Date.now();
     return Number.isFinite(ms) ? Math.min(max, Math.max(0, ms)) : undefined;
@@ -141,18 +167,7 @@ export function parseHttpUrl(text: string): URL {
   return url;
 }
 
-/** Resolves true after `ms`, or false at once if `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

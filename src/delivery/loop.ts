@@ -1,6 +1,7 @@
 import { readLines } from "../streams/lines.js";
 import type { NamedInput } from "../streams/input.js";
 import { DeadLetterFile, unwrapDeadLetter } from "./dead-letter.js";
+import { failed, type Outcome } from "./outcome.js";
 
 export interface Where {
   record: number;
@@ -12,20 +13,19 @@ export interface LoopStats {
   sent: number;
   deadLettered: number;
   invalid: number;
+  /** Records prepare() chose not to deliver (RuleResults that did not apply). */
+  leftOut: number;
 }
 
 export interface DeliveryLoopOptions<T> {
   inputs: AsyncIterable<NamedInput>;
-  /** Turns a line into what is delivered; throws (with the reason) for an invalid record. */
-  prepare(line: string, where: Where): T;
+  /** Turns a line into what is delivered, or null to leave it out; throws (with the reason) for an invalid record. */
+  prepare(line: string, where: Where): T | null;
   /** Items per delivery unit (a batch). */
   unitSize: number;
   /** Units in flight at once; reading pauses while all are busy. */
   concurrency: number;
-  /**
-   * One outcome per item: null when delivered, else the reason; with a
-   * `line`, only part was delivered and that line (the rest) is dead-lettered.
-   */
+  /** One outcome per item; a failure with a `line` dead-letters that line (the undelivered rest). */
   deliver(items: T[]): Promise<Outcome[]>;
   /** Where undelivered lines go; with none (dry run) they are only reported. */
   deadLetter: DeadLetterFile | null;
@@ -38,8 +38,6 @@ export interface DeliveryLoopOptions<T> {
   stats?: LoopStats;
 }
 
-export type Outcome = string | null | { reason: string; line: string };
-
 interface Entry<T> {
   line: string;
   where: Where;
@@ -50,10 +48,10 @@ interface Entry<T> {
  * The loop every sender shares: read lines, prepare each (invalid ones go
  * to the dead-letter file), deliver in units with bounded concurrency, and
  * dead-letter whatever a unit could not deliver. Every record read ends up
- * delivered or dead-lettered: read = sent + deadLettered.
+ * delivered, dead-lettered or deliberately left out: read = sent + deadLettered + leftOut.
  */
 export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<LoopStats & { interrupted: boolean }> {
-  const stats: LoopStats = opts.stats ?? { read: 0, sent: 0, deadLettered: 0, invalid: 0 };
+  const stats: LoopStats = opts.stats ?? { read: 0, sent: 0, deadLettered: 0, invalid: 0, leftOut: 0 };
   const inflight = new Set<Promise<void>>();
   let unit: Entry<T>[] = [];
   // Racing every read against one long-lived "stopped" promise would pile a reaction (and the
@@ -82,13 +80,12 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
     try {
       outcomes = await opts.deliver(entries.map((e) => e.item));
     } catch (err) {
-      outcomes = entries.map(() => `delivery failed: ${(err as Error).message}`);
+      outcomes = entries.map(() => failed(`delivery failed: ${(err as Error).message}`));
     }
     entries.forEach((e, i) => {
       const outcome = outcomes[i];
       if (outcome === null) stats.sent++;
-      else if (typeof outcome === "string") bury(e.line, e.where, outcome);
-      else bury(outcome.line, e.where, outcome.reason);
+      else bury(outcome.line ?? e.line, e.where, outcome.reason);
     });
   };
 
@@ -132,7 +129,7 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
         } catch {
           // not JSON: prepare() says so
         }
-        let item: T;
+        let item: T | null;
         try {
           item = opts.prepare(line, where);
         } catch (err) {
@@ -140,6 +137,10 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
           const reason = `invalid record: ${(err as Error).message}`;
           opts.onInvalid?.(where, reason);
           bury(line, where, reason);
+          continue;
+        }
+        if (item === null) {
+          stats.leftOut++;
           continue;
         }
         unit.push({ line, where, item });

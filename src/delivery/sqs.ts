@@ -1,4 +1,4 @@
-import type { Delivery } from "../sinks/syslog/transport.js";
+import { DELIVERED, failed, type Outcome } from "./outcome.js";
 
 export interface SqsOptions {
   queue: string;
@@ -38,11 +38,11 @@ export class SqsSender {
   }
 
   /** One outcome per body, in order. */
-  async send(bodies: string[]): Promise<Delivery[]> {
-    const out: Delivery[] = bodies.map((b) =>
-      Buffer.byteLength(b) > SQS_MAX_MESSAGE ? { ok: false, reason: `event of ${Buffer.byteLength(b)} bytes is over SQS's ${SQS_MAX_MESSAGE}-byte message limit` } : { ok: true },
+  async send(bodies: string[]): Promise<Outcome[]> {
+    const out: Outcome[] = bodies.map((b) =>
+      Buffer.byteLength(b) > SQS_MAX_MESSAGE ? failed(`event of ${Buffer.byteLength(b)} bytes is over SQS's ${SQS_MAX_MESSAGE}-byte message limit`, "over SQS's message limit") : DELIVERED,
     );
-    const sendable = bodies.map((b, i) => ({ b, i })).filter(({ i }) => out[i].ok);
+    const sendable = bodies.map((b, i) => ({ b, i })).filter(({ i }) => out[i] === DELIVERED);
     for (let start = 0; start < sendable.length; start += BATCH_ENTRIES) {
       const chunk = sendable.slice(start, start + BATCH_ENTRIES);
       try {
@@ -50,12 +50,12 @@ export class SqsSender {
         const res = await client.send(new sdk.SendMessageBatchCommand({ QueueUrl: url, Entries: chunk.map(({ b, i }) => ({ Id: `m${i}`, MessageBody: b })) }));
         for (const f of res.Failed ?? []) {
           const i = Number(f.Id?.slice(1));
-          out[i] = { ok: false, reason: `SQS ${f.Code ?? "error"}: ${f.Message ?? "failed"}` };
+          out[i] = failed(`SQS ${f.Code ?? "error"}: ${f.Message ?? "failed"}`, `SQS ${f.Code ?? "error"}`);
         }
         const answered = new Set([...(res.Successful ?? []), ...(res.Failed ?? [])].map((e) => e.Id));
-        for (const { i } of chunk) if (!answered.has(`m${i}`)) out[i] = { ok: false, reason: "SQS did not answer for this message" };
+        for (const { i } of chunk) if (!answered.has(`m${i}`)) out[i] = failed("SQS did not answer for this message");
       } catch (err) {
-        for (const { i } of chunk) out[i] = { ok: false, reason: `SQS: ${(err as Error).message}` };
+        for (const { i } of chunk) out[i] = failed(`SQS: ${(err as Error).message}`);
       }
     }
     return out;

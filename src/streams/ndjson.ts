@@ -1,4 +1,5 @@
 import { Transform } from "node:stream";
+import type { Json } from "../types.js";
 
 /**
  * Objects in, NDJSON text out. Used as a pipeline stage in front of stdout, so
@@ -28,4 +29,19 @@ export function ndjsonWriter(): Transform {
       callback(null, pending.length ? pending.join("") : undefined);
     },
   });
+}
+
+/**
+ * One NDJSON line as the object it must be; throws an Error saying what it is
+ * instead (`not JSON (…)`, `not a JSON object (an array)`).
+ */
+export function parseJsonObject(line: string): Json {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch (err) {
+    throw new Error(`not JSON (${(err as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`not a JSON object (${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : typeof parsed})`);
+  return parsed as Json;
 }

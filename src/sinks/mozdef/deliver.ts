@@ -1,9 +1,9 @@
 import { goJson } from "../../util/go-json.js";
 import { HttpSender, type HttpSenderOptions } from "../../delivery/http.js";
-import { SyslogSender, type SyslogSenderOptions } from "./syslog-sender.js";
 import { SqsSender, type SqsOptions } from "../../delivery/sqs.js";
-
-type Json = Record<string, unknown>;
+import { allOf, DELIVERED, httpOutcome, type Outcome } from "../../delivery/outcome.js";
+import { SyslogSender, type SyslogSenderOptions } from "./syslog-sender.js";
+import type { Json } from "../../types.js";
 
 export interface DelivererOptions {
   /** HTTP endpoint; `batch` > 1 posts a JSON array (MozDef's /_bulk). */
@@ -12,9 +12,6 @@ export interface DelivererOptions {
   /** SQS replaces HTTP, as in mozdef_client. */
   sqs?: SqsOptions;
 }
-
-/** Per event: null when every transport took it, else why not. */
-export type Outcome = string | null;
 
 /**
  * Sends MozDef documents through the transports chosen (HTTP, SQS,
@@ -45,31 +42,29 @@ export class Deliverer {
   }
 
   /**
-   * Delivers one unit (a batch, or a single event); one outcome per event.
-   * `bodies` is the events' wire form (goJson) when the caller already made it.
+   * Delivers one unit (a batch, or a single event); one outcome per event,
+   * delivered only when every transport took it. `bodies` is the events'
+   * wire form (goJson) when the caller already made it.
    */
   async deliver(events: Json[], bodies: string[] = events.map((e) => goJson(e))): Promise<Outcome[]> {
-    const reasons: string[][] = events.map(() => []);
+    const perEvent: Outcome[][] = events.map(() => []);
     // Go's escaping, so a compliance event is byte for byte what MIG's plugin posted
     if (this.sqs) {
-      (await this.sqs.send(bodies)).forEach((d, i) => d.ok || reasons[i].push(d.reason));
+      (await this.sqs.send(bodies)).forEach((o, i) => perEvent[i].push(o));
     } else if (this.http) {
       const batched = this.opts.http!.batch > 1;
       const units = batched ? [{ body: `[${bodies.join(",")}]`, members: events.map((_, i) => i) }] : bodies.map((body, i) => ({ body, members: [i] }));
       await Promise.all(
         units.map(async (u) => {
-          const r = await this.http!.send({ body: u.body });
-          if (!r.ok) for (const i of u.members) reasons[i].push(`${r.reason} (after ${r.attempts} attempt${r.attempts === 1 ? "" : "s"})`);
+          const o = httpOutcome(await this.http!.send({ body: u.body }));
+          for (const i of u.members) perEvent[i].push(o);
         }),
       );
     }
     if (this.syslog) {
-      for (const [i, e] of events.entries()) {
-        const d = await this.syslog.send(e);
-        if (!d.ok) reasons[i].push(d.reason);
-      }
+      for (const [i, e] of events.entries()) perEvent[i].push(await this.syslog.send(e));
     }
-    return reasons.map((r) => (r.length ? r.join("; ") : null));
+    return perEvent.map(allOf);
   }
 
   /** Stops waiting retries at once (signals). */
@@ -77,11 +72,10 @@ export class Deliverer {
     this.http?.stop();
   }
 
-  /** Closes connections; a transport that reports a late failure (the local logger) returns its reason. */
-  async close(): Promise<string | null> {
+  /** Closes connections; a transport that reports a late failure (the local logger) says so. */
+  async close(): Promise<Outcome> {
     await this.http?.close();
     this.sqs?.close();
-    const s = await this.syslog?.close();
-    return s && !s.ok ? s.reason : null;
+    return (await this.syslog?.close()) ?? DELIVERED;
   }
 }

@@ -1,20 +1,16 @@
+import { hostname as shortHostname } from "node:os";
 import { MozDefError } from "./error.js";
+import * as severity from "./severity.js";
 import { toSeverity, type MozDefSeverity } from "./severity.js";
-import { currentHostname, processName } from "./host.js";
+import { processName, resolveFqdn } from "./host.js";
+import { sendMessage, type DeliverySettings } from "./send.js";
+import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_S } from "../../delivery/http.js";
 import { isoTimestamp } from "../../util/time.js";
-import type { ComplianceItem } from "../../types.js";
+import type { ComplianceItem, Json } from "../../types.js";
 
-type Json = Record<string, unknown>;
-
-/** How a message is delivered when send() is called (see ./send.ts). */
-export interface DeliverySettings {
-  url?: string;
-  /** Verify the server's certificate (default true, unlike mozdef_client), or a CA file path. */
-  verify: boolean | string;
-  syslog: { enabled: boolean; only: boolean };
-  sqs: { enabled: boolean; queue?: string; region?: string; accountId?: string; endpoint?: string };
-  timeoutMs: number;
-  retries: number;
+/** What a message fills in that it cannot know by itself: this host's name (see resolveFqdn()). */
+export interface MessageContext {
+  hostname: string;
 }
 
 /** Base of every message: delivery settings and the mozdef_client setters. */
@@ -22,7 +18,13 @@ export abstract class MozDefMessage {
   readonly delivery: DeliverySettings;
 
   constructor(url?: string) {
-    this.delivery = { url, verify: true, syslog: { enabled: false, only: false }, sqs: { enabled: false }, timeoutMs: 10_000, retries: 3 };
+    this.delivery = { url, verify: true, syslog: { enabled: false, only: false }, sqs: { enabled: false }, timeoutMs: DEFAULT_TIMEOUT_S * 1000, retries: DEFAULT_RETRIES, dryRun: false };
+  }
+
+  /** send() validates and builds the document but sends nothing. */
+  setDryRun(flag: boolean): this {
+    this.delivery.dryRun = flag;
+    return this;
   }
 
   setVerify(flag: boolean): this {
@@ -58,23 +60,40 @@ export abstract class MozDefMessage {
   /** Throws MozDefError when the message would not be accepted. */
   abstract validate(): void;
   /** The document as it goes on the wire. */
-  abstract construct(): Json;
+  abstract construct(ctx: MessageContext): Json;
 
-  /** Validated, constructed document. */
-  build(): Json {
+  /**
+   * Validated, constructed document. An event without its own hostname gets
+   * `ctx.hostname`: by default the plain host name, as build() cannot wait for
+   * DNS; send() passes the FQDN.
+   */
+  build(ctx: MessageContext = { hostname: shortHostname() }): Json {
     this.validate();
-    return this.construct();
+    return this.construct(ctx);
   }
 
-  /** Sends through HTTP, syslog and/or SQS as set; resolves once every transport acknowledged it. */
-  async send(): Promise<void> {
-    const { sendMessage } = await import("./send.js");
-    await sendMessage(this.build(), this.delivery);
+  /**
+   * Sends through HTTP, syslog and/or SQS as set; resolves with the document
+   * once every transport acknowledged it (at once, unsent, in a dry run).
+   */
+  async send(): Promise<Json> {
+    const doc = this.build({ hostname: await resolveFqdn() });
+    if (!this.delivery.dryRun) await sendMessage(doc, this.delivery);
+    return doc;
   }
 }
 
 /** A generic MozDef event with mozdef_client's defaults. */
 export class MozDefEvent extends MozDefMessage {
+  static readonly SEVERITY_DEBUG = severity.SEVERITY_DEBUG;
+  static readonly SEVERITY_INFO = severity.SEVERITY_INFO;
+  static readonly SEVERITY_NOTICE = severity.SEVERITY_NOTICE;
+  static readonly SEVERITY_WARNING = severity.SEVERITY_WARNING;
+  static readonly SEVERITY_ERROR = severity.SEVERITY_ERROR;
+  static readonly SEVERITY_CRITICAL = severity.SEVERITY_CRITICAL;
+  static readonly SEVERITY_ALERT = severity.SEVERITY_ALERT;
+  static readonly SEVERITY_EMERGENCY = severity.SEVERITY_EMERGENCY;
+
   summary?: string;
   tags: unknown[] = [];
   details: Json = {};
@@ -83,7 +102,8 @@ export class MozDefEvent extends MozDefMessage {
   source: string | null = null;
   category = "event";
   severity: MozDefSeverity = "INFO";
-  hostname = currentHostname();
+  /** This host's when unset (see build()). */
+  hostname?: string;
   processid: number = process.pid;
   processname = processName();
   /** Other top-level fields of a record, sent after the standard ones. */
@@ -110,11 +130,11 @@ export class MozDefEvent extends MozDefMessage {
   }
 
   /** gozdef's key order: timestamp, category, hostname, processid, processname, severity, source, summary, tags, details. */
-  construct(): Json {
+  construct(ctx: MessageContext): Json {
     return {
       timestamp: this.timestamp ?? isoTimestamp(),
       category: this.category,
-      hostname: this.hostname,
+      hostname: this.hostname ?? ctx.hostname,
       processid: this.processid,
       processname: this.processname,
       severity: this.severity,

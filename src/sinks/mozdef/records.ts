@@ -1,9 +1,8 @@
 import { MozDefAssetHint, MozDefCompliance, MozDefEvent, MozDefVulnerability, type MozDefMessage } from "./messages.js";
 import { MozDefError } from "./error.js";
 import { isoTimestamp } from "../../util/time.js";
-import type { ComplianceItem, RuleResult } from "../../types.js";
-
-type Json = Record<string, unknown>;
+import { parseJsonObject } from "../../streams/ndjson.js";
+import type { ComplianceItem, Json, RuleResult } from "../../types.js";
 export const RECORD_KINDS = ["event", "compliance", "vulnerability", "hint", "rule"] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
@@ -20,6 +19,16 @@ export function detectKind(o: Json): RecordKind {
 export interface RecordContext {
   /** Base URL of rule documentation for a RuleResult's link (the rule id is appended). */
   linkBase?: string;
+  /** Send RuleResults that did not apply or were not checked (notapplicable, skip) instead of leaving them out. */
+  includeNotApplicable?: boolean;
+}
+
+/** RuleResult statuses that say nothing about compliance: the rule did not apply, or was not checked. */
+const NOT_APPLICABLE: ReadonlySet<string> = new Set(["notapplicable", "skip"]);
+
+/** A RuleResult that is left out unless asked for (see RecordContext.includeNotApplicable). */
+export function isNotApplicable(o: Json, kind: RecordKind = detectKind(o)): boolean {
+  return kind === "rule" && NOT_APPLICABLE.has(String(o.status));
 }
 
 /** The library message for a record; throws MozDefError when the record cannot be one. */
@@ -28,9 +37,10 @@ export function recordToMessage(o: Json, kind: RecordKind = detectKind(o), ctx: 
     case "rule": {
       const rule = o as unknown as RuleResult;
       const event = MozDefCompliance.fromItem(ruleToComplianceItem(rule, ctx));
-      // the envelope names the scanner, not MIG
+      // the envelope names the scanner, not MIG, and says what the status means
       event.source = rule.scanner;
       event.tags = [rule.scanner, "compliance"];
+      event.summary = ruleSummary(rule);
       return event;
     }
     case "compliance":
@@ -55,14 +65,14 @@ export function recordToMessage(o: Json, kind: RecordKind = detectKind(o), ctx: 
  */
 export function ruleToComplianceItem(r: RuleResult, ctx: RecordContext = {}): ComplianceItem {
   for (const k of ["rule_ref", "status", "target"] as const) if (typeof r[k] !== "string" || !r[k]) throw new MozDefError(`rule result: ${k} is required`);
-  const link = ctx.linkBase ? `${ctx.linkBase}${encodeURIComponent(r.rule_ref)}` : (r.references?.find((x) => /^https?:/.test(x.href))?.href ?? r.references?.[0]?.href ?? "");
   const when = r.completed_at ?? r.started_at;
   return {
     utctimestamp: when && !Number.isNaN(Date.parse(when)) ? new Date(when).toISOString() : isoTimestamp(),
     target: r.target,
-    compliance: r.status === "pass",
-    link,
-    tags: { status: r.status, scanner: r.scanner },
+    // a rule that did not apply or was not checked has nothing to fix: not a failure
+    compliance: r.status === "pass" || NOT_APPLICABLE.has(r.status),
+    link: ruleLink(r, ctx),
+    tags: { status: r.status, ...(r.raw_status && r.raw_status !== r.status ? { raw_status: r.raw_status } : {}), scanner: r.scanner },
     policy: { name: r.profile?.title ?? r.profile?.id ?? r.benchmark?.title ?? r.scanner, url: r.benchmark?.id ?? "", level: r.severity ?? "unknown" },
     check: {
       ref: r.rule_ref,
@@ -75,16 +85,41 @@ export function ruleToComplianceItem(r: RuleResult, ctx: RecordContext = {}): Co
 }
 
 /**
- * A line as the MozDef document it becomes (defaults filled, validated as
- * mozdef_client does). Throws with the reason when it cannot be sent.
+ * Where a RuleResult's link points: --link-base + the rule id, else the
+ * rule's own benchmark reference (CIS content and SSG's CIS references,
+ * `https://www.cisecurity.org/benchmark/<product>/`). The other references
+ * (CIS Controls, NIST, ISO, …) name a whole standard, not the rule: no link
+ * rather than a wrong one.
  */
-export function lineToDocument(line: string, opts: { kind?: RecordKind; linkBase?: string } = {}): Json {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch (err) {
-    throw new Error(`not JSON (${(err as Error).message})`);
+function ruleLink(r: RuleResult, ctx: RecordContext): string {
+  if (ctx.linkBase) return `${ctx.linkBase}${encodeURIComponent(r.rule_ref)}`;
+  return r.references?.find((x) => /^https?:\/\/(www\.)?cisecurity\.org\/benchmark\//.test(x.href))?.href ?? "";
+}
+
+/** The event's summary: passes, fails, could not be checked, or does not apply; never "fails" for a rule that was not checked. */
+export function ruleSummary(r: RuleResult): string {
+  switch (r.status) {
+    case "pass":
+      return `${r.target} passes compliance with ${r.rule_ref}`;
+    case "error":
+      return `${r.target} could not be checked for compliance with ${r.rule_ref} (error)`;
+    case "notapplicable":
+      return `${r.rule_ref} does not apply to ${r.target}`;
+    case "skip":
+      return `${r.target} was not checked for compliance with ${r.rule_ref} (${r.raw_status ?? "skip"})`;
+    default:
+      return `${r.target} fails compliance with ${r.rule_ref}`;
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`not a JSON object (${Array.isArray(parsed) ? "an array" : parsed === null ? "null" : typeof parsed})`);
-  return recordToMessage(parsed as Json, opts.kind, { linkBase: opts.linkBase }).build();
+}
+
+/**
+ * A line as the MozDef document it becomes (defaults filled, validated as
+ * mozdef_client does), or null for a RuleResult left out as not applicable.
+ * Throws with the reason when it cannot be sent.
+ */
+export function lineToDocument(line: string, opts: RecordContext & { kind?: RecordKind; hostname: string }): Json | null {
+  const record = parseJsonObject(line);
+  const kind = opts.kind ?? detectKind(record);
+  if (!opts.includeNotApplicable && isNotApplicable(record, kind)) return null;
+  return recordToMessage(record, kind, opts).build({ hostname: opts.hostname });
 }

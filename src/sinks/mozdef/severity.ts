@@ -3,6 +3,16 @@ import { MozDefError } from "./error.js";
 export const SEVERITIES = ["DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL", "ALERT", "EMERGENCY"] as const;
 export type MozDefSeverity = (typeof SEVERITIES)[number];
 
+/** mozdef_client's integer constants (set_severity takes them); setSeverity() takes them too. */
+export const SEVERITY_DEBUG = 0;
+export const SEVERITY_INFO = 1;
+export const SEVERITY_NOTICE = 2;
+export const SEVERITY_WARNING = 3;
+export const SEVERITY_ERROR = 4;
+export const SEVERITY_CRITICAL = 5;
+export const SEVERITY_ALERT = 6;
+export const SEVERITY_EMERGENCY = 7;
+
 // mozdef_lib's and syslog's short forms
 const ALIASES: Record<string, MozDefSeverity> = { CRIT: "CRITICAL", ERR: "ERROR", WARN: "WARNING", EMERG: "EMERGENCY" };
 

@@ -1,9 +1,11 @@
-import { formatFrame, type FormatOptions } from "../syslog/format.js";
-import { openTransport, type Delivery, type SyslogTransport, type TransportOptions } from "../syslog/transport.js";
+import { openTransport, type SyslogTransport, type TransportOptions } from "../syslog/transport.js";
+import { syslogLine, type SyslogLineOptions } from "./syslog-line.js";
+import type { Outcome } from "../../delivery/outcome.js";
+import type { Json } from "../../types.js";
 
 export interface SyslogSenderOptions {
   transport: TransportOptions;
-  format: Omit<FormatOptions, "bare">;
+  line: SyslogLineOptions;
 }
 
 /** Formats MozDef events as syslog lines and hands them to one transport. */
@@ -12,23 +14,16 @@ export class SyslogSender {
   truncated = 0;
 
   constructor(private readonly opts: SyslogSenderOptions) {
-    const local = opts.transport.kind === "unix";
-    this.transport = openTransport({ ...opts.transport, ident: opts.format.ident, rfc5424: opts.format.format === "5424" && local });
+    this.transport = openTransport({ ...opts.transport, ident: opts.line.ident, rfc5424: opts.line.format === "5424" && opts.line.local });
   }
 
-  /** The line as it will be sent (for --dry-run and tests). */
-  frame(event: Record<string, unknown>) {
-    const frame = formatFrame(event, { ...this.opts.format, bare: this.opts.transport.kind === "unix" });
+  send(event: Json): Promise<Outcome> {
+    const frame = syslogLine(event, this.opts.line);
     if (frame.truncatedBytes) this.truncated++;
-    return frame;
+    return this.transport.send(frame.text);
   }
 
-  async send(event: Record<string, unknown>): Promise<Delivery & { truncatedBytes: number }> {
-    const frame = this.frame(event);
-    return { ...(await this.transport.send(frame.text)), truncatedBytes: frame.truncatedBytes };
-  }
-
-  close(): Promise<Delivery> {
+  close(): Promise<Outcome> {
     return this.transport.close();
   }
 }

@@ -1,20 +1,13 @@
 import { HttpSender, sleep } from "../../delivery/http.js";
-import type { Outcome } from "../../delivery/loop.js";
-
-type Json = Record<string, unknown>;
+import { DELIVERED, failed, httpOutcome, type Failure, type Outcome } from "../../delivery/outcome.js";
+import { parseJsonObject } from "../../streams/ndjson.js";
+import type { Json } from "../../types.js";
 
 /** A line of patchmon-send's input: the real server's body (scans[]) or the spec's single-scan payload. */
 export type PatchmonItem = { kind: "patchmon"; head: Json; scans: Json[] } | { kind: "spec"; payload: Json };
 
 export function parsePayloadLine(line: string): PatchmonItem {
-  let o: unknown;
-  try {
-    o = JSON.parse(line);
-  } catch (err) {
-    throw new Error(`not JSON (${(err as Error).message})`);
-  }
-  if (o === null || typeof o !== "object" || Array.isArray(o)) throw new Error("not a JSON object");
-  const p = o as Json;
+  const p = parseJsonObject(line);
   if (Array.isArray(p.scans)) {
     if (typeof p.hostname !== "string" || !p.hostname) throw new Error("PatchMon payload without hostname");
     const { scans, ...head } = p;
@@ -59,7 +52,7 @@ export class PatchmonDelivery {
   constructor(private readonly opts: PatchmonDeliveryOptions) {}
 
   async deliver(items: PatchmonItem[]): Promise<Outcome[]> {
-    const failures = items.map(() => new Map<number, string>());
+    const failures = items.map(() => new Map<number, Failure>());
     for (let i = 0; i < items.length; ) {
       const it = items[i];
       if (it.kind === "spec") {
@@ -79,16 +72,17 @@ export class PatchmonDelivery {
       i = j;
     }
     return items.map((it, i) => {
-      const failed = failures[i];
-      if (!failed.size) return null;
-      const reason = [...new Set(failed.values())].join("; ");
-      if (it.kind === "spec" || failed.size === it.scans.length) return reason;
+      const lost = failures[i];
+      if (!lost.size) return DELIVERED;
+      const distinct = [...new Map([...lost.values()].map((f) => [f.reason, f])).values()];
+      const outcome = failed(distinct.map((f) => f.reason).join("; "), distinct.map((f) => f.kind).join("; "));
+      if (it.kind === "spec" || lost.size === it.scans.length) return outcome;
       // part went through: keep only what did not, so a replay sends no duplicates
-      return { reason, line: JSON.stringify({ ...it.head, scans: it.scans.filter((_, k) => failed.has(k)) }) };
+      return { ...outcome, line: JSON.stringify({ ...it.head, scans: it.scans.filter((_, k) => lost.has(k)) }) };
     });
   }
 
-  private async sendScans(head: Json, refs: ScanRef[], fail: (ref: ScanRef, reason: string) => void): Promise<void> {
+  private async sendScans(head: Json, refs: ScanRef[], fail: (ref: ScanRef, why: Failure) => void): Promise<void> {
     if (!refs.length) return;
     const body = JSON.stringify({ ...head, scans: refs.map((r) => r.data) });
     const size = Buffer.byteLength(body);
@@ -101,7 +95,7 @@ export class PatchmonDelivery {
     if (r) for (const ref of refs) fail(ref, r);
   }
 
-  private async tooBig(head: Json, refs: ScanRef[], fail: (ref: ScanRef, reason: string) => void, size: number): Promise<void> {
+  private async tooBig(head: Json, refs: ScanRef[], fail: (ref: ScanRef, why: Failure) => void, size: number): Promise<void> {
     if (refs.length > 1) {
       const half = Math.ceil(refs.length / 2);
       await this.sendScans(head, refs.slice(0, half), fail);
@@ -111,35 +105,35 @@ export class PatchmonDelivery {
     const [ref] = refs;
     const slim = shrinkScan(ref.data);
     if (JSON.stringify(slim) === JSON.stringify(ref.data)) {
-      fail(ref, `scan '${String(ref.data.profile_name)}' is ${size} bytes, over the server's body limit even alone`);
+      fail(ref, failed(`scan '${String(ref.data.profile_name)}' is ${size} bytes, over the server's body limit even alone`, "scan over the server's body limit"));
       return;
     }
     this.opts.warn(`${String(head.hostname)}: scan '${String(ref.data.profile_name)}' (${size} bytes) is over the body limit alone: sending it without raw_output and with descriptions and rationales trimmed to ${TRIM} characters`);
     await this.sendScans(head, [{ ...ref, data: slim }], fail);
   }
 
-  private async sendSpec(payload: Json): Promise<string | null> {
+  private async sendSpec(payload: Json): Promise<Failure | null> {
     let body = JSON.stringify(payload);
     if (Buffer.byteLength(body) > this.opts.maxBody) {
       this.opts.warn(`scan '${String((payload.profile as Json)?.name)}' is over the body limit: sending it without raw_output and with descriptions trimmed`);
       body = JSON.stringify(shrinkScan(payload));
     }
     const r = await this.post(body);
-    return r === "too-big" ? `scan of ${Buffer.byteLength(body)} bytes refused as too large even slimmed down (413)` : r;
+    return r === "too-big" ? failed(`scan of ${Buffer.byteLength(body)} bytes refused as too large even slimmed down (413)`, "scan refused as too large (413)") : r;
   }
 
   /** null when accepted, "too-big" on 413 / 400 "Invalid JSON body", else why it failed. */
-  private async post(body: string): Promise<string | null | "too-big"> {
-    if (this.authFailed) return `not sent: ${this.authFailed}`;
+  private async post(body: string): Promise<Failure | null | "too-big"> {
+    if (this.authFailed) return failed(`not sent: ${this.authFailed}`);
     await this.pace();
     const r = await this.opts.sender.send({ body, path: this.opts.path, noRetry: new Set([401, 413]) });
     if (r.ok) return null;
     if (r.status === 413 || (r.status === 400 && /Invalid JSON body/i.test(r.body ?? ""))) return "too-big";
     if (r.status === 401) {
       this.authFailed = `credentials refused (HTTP 401${r.body ? `: ${r.body.trim().slice(0, 100)}` : ""})`;
-      return this.authFailed;
+      return failed(this.authFailed);
     }
-    return `${r.reason} (after ${r.attempts} attempt${r.attempts === 1 ? "" : "s"})`;
+    return httpOutcome(r) as Failure;
   }
 
   /** The server takes 10 submissions a minute per API id: wait rather than collect 429s. */

@@ -1,5 +1,5 @@
 import { PipeError } from "../../errors.js";
-import { FACILITIES, type SyslogFormat, type SyslogStyle } from "./format.js";
+import { FACILITIES, type SyslogFormat } from "./format.js";
 import type { TransportKind } from "./transport.js";
 
 /** `unix:///dev/log` (or a bare path), `udp://host:514`, `tcp://host:514`, `tls://host:6514`. */
@@ -21,5 +21,4 @@ export function facilityNumber(name: string): number {
   return n;
 }
 
-export const STYLES: readonly SyslogStyle[] = ["json", "flat"];
 export const FORMATS: readonly SyslogFormat[] = ["3164", "5424"];

@@ -4,6 +4,8 @@ import { connect as tlsConnect } from "node:tls";
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { sleep } from "../../delivery/http.js";
 import { tlsConnectOptions, type TlsOptions } from "../../delivery/tls.js";
+import { statSync } from "node:fs";
+import { DELIVERED, failed, netFailureKind, type AttemptListener, type Outcome } from "../../delivery/outcome.js";
 
 export type TransportKind = "unix" | "udp" | "tcp" | "tls";
 
@@ -22,15 +24,14 @@ export interface TransportOptions {
   /** Local socket only: the ident logger writes, and whether it writes RFC 5424. */
   ident?: string;
   rfc5424?: boolean;
-  onReconnect?: (why: string) => void;
+  /** Told of each failed connection or write (tcp, tls). */
+  onFailedAttempt?: AttemptListener;
 }
-
-export type Delivery = { ok: true } | { ok: false; reason: string };
 
 /** Carries finished syslog frames; resolves each send once the frame left (or could not leave). */
 export interface SyslogTransport {
-  send(frame: string): Promise<Delivery>;
-  close(): Promise<Delivery>;
+  send(frame: string): Promise<Outcome>;
+  close(): Promise<Outcome>;
 }
 
 export function openTransport(opts: TransportOptions): SyslogTransport {
@@ -50,13 +51,13 @@ class UdpTransport implements SyslogTransport {
     this.socket = createSocket(isIPv6(opts.host ?? "") ? "udp6" : "udp4");
     this.socket.on("error", () => undefined);
   }
-  send(frame: string): Promise<Delivery> {
+  send(frame: string): Promise<Outcome> {
     return new Promise((resolve) =>
-      this.socket.send(frame, this.opts.port ?? 514, this.opts.host ?? "127.0.0.1", (err) => resolve(err ? { ok: false, reason: `udp: ${err.message}` } : { ok: true })),
+      this.socket.send(frame, this.opts.port ?? 514, this.opts.host ?? "127.0.0.1", (err) => resolve(err ? failed(`udp: ${err.message}`) : DELIVERED)),
     );
   }
-  close(): Promise<Delivery> {
-    return new Promise((resolve) => this.socket.close(() => resolve({ ok: true })));
+  close(): Promise<Outcome> {
+    return new Promise((resolve) => this.socket.close(() => resolve(DELIVERED)));
   }
 }
 
@@ -72,20 +73,18 @@ class StreamTransport implements SyslogTransport {
 
   constructor(private readonly opts: TransportOptions) {}
 
-  send(frame: string): Promise<Delivery> {
+  send(frame: string): Promise<Outcome> {
     const data = `${Buffer.byteLength(frame)} ${frame}`;
     const result = this.queue.then(() => this.deliver(data));
     this.queue = result;
     return result;
   }
 
-  private async deliver(data: string): Promise<Delivery> {
+  private async deliver(data: string): Promise<Outcome> {
     let reason = "";
+    let kind = "";
     for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
-      if (attempt > 0) {
-        this.opts.onReconnect?.(reason);
-        await sleep(Math.min(10_000, 200 * 2 ** (attempt - 1)));
-      }
+      if (attempt > 0) await sleep(Math.min(10_000, 200 * 2 ** (attempt - 1)));
       try {
         const socket = await this.connection();
         await new Promise<void>((resolve, reject) => {
@@ -97,13 +96,16 @@ class StreamTransport implements SyslogTransport {
             else resolve();
           });
         });
-        return { ok: true };
+        return DELIVERED;
       } catch (err) {
-        reason = `${this.opts.kind} ${this.opts.host}:${this.opts.port}: ${(err as Error).message}`;
+        const where = `${this.opts.kind} ${this.opts.host}:${this.opts.port}`;
+        reason = `${where}: ${(err as Error).message}`;
+        kind = netFailureKind(where, err as NodeJS.ErrnoException);
+        this.opts.onFailedAttempt?.({ kind, attempt: attempt + 1, retries: this.opts.retries, retrying: attempt < this.opts.retries });
         this.drop();
       }
     }
-    return { ok: false, reason };
+    return failed(reason, kind);
   }
 
   private connection(): Promise<Socket> {
@@ -143,12 +145,12 @@ class StreamTransport implements SyslogTransport {
     this.socket = null;
   }
 
-  async close(): Promise<Delivery> {
+  async close(): Promise<Outcome> {
     await this.queue;
     const s = this.socket;
-    if (!s) return { ok: true };
+    if (!s) return DELIVERED;
     await new Promise<void>((resolve) => s.end(() => resolve()));
-    return { ok: true };
+    return DELIVERED;
   }
 }
 
@@ -160,42 +162,71 @@ class StreamTransport implements SyslogTransport {
  * if it fails, every line given to it is reported undelivered.
  */
 class LocalSocketTransport implements SyslogTransport {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly exited: Promise<Delivery>;
+  private readonly child: ChildProcessWithoutNullStreams | null = null;
+  private readonly exited: Promise<Outcome>;
   private written = 0;
   private stderr = "";
   private failed: string | null = null;
 
   constructor(opts: TransportOptions) {
-    const args = ["--socket-errors=on", "-u", opts.path ?? "/dev/log", "--prio-prefix", "--size", String(opts.maxSize), "-t", opts.ident ?? "mozdef-send"];
+    const path = opts.path ?? "/dev/log";
+    // logger would start, find no socket, and leave only EPIPE behind for the lines written to it
+    if (!isSocket(path)) {
+      this.failed = noDaemon(path);
+      this.exited = Promise.resolve(failed(this.failed));
+      return;
+    }
+    const args = ["--socket-errors=on", "-u", path, "--prio-prefix", "--size", String(opts.maxSize), "-t", opts.ident ?? "mozdef-send"];
     if (opts.rfc5424) args.push("--rfc5424");
-    this.child = spawn("logger", args, { stdio: ["pipe", "pipe", "pipe"] });
-    this.child.stderr.setEncoding("utf8").on("data", (d: string) => (this.stderr = (this.stderr + d).slice(-400)));
-    this.child.stdin.on("error", () => undefined);
+    const child = spawn("logger", args, { stdio: ["pipe", "pipe", "pipe"] });
+    this.child = child;
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (this.stderr = (this.stderr + d).slice(-400)));
+    child.stdin.on("error", () => undefined);
     this.exited = new Promise((resolve) => {
-      this.child.on("error", (err) => {
-        this.failed = `cannot run logger for ${opts.path ?? "/dev/log"}: ${err.message}`;
-        resolve({ ok: false, reason: this.failed });
+      child.on("error", (err) => {
+        this.failed = `cannot run logger for ${path}: ${err.message}`;
+        resolve(failed(this.failed));
       });
-      this.child.on("close", (code) => {
-        if (code !== 0) this.failed ??= `logger exited with ${code}: ${this.stderr.trim().split("\n").pop() ?? ""}`;
-        resolve(this.failed ? { ok: false, reason: this.failed } : { ok: true });
+      child.on("close", (code) => {
+        if (code !== 0) {
+          const said = this.stderr.trim().split("\n").pop() ?? "";
+          // the daemon went away (or never listened on a left-over socket)
+          this.failed ??= /No such file|Connection refused/i.test(said) ? noDaemon(path) : `logger exited with ${code}: ${said}`;
+        }
+        resolve(this.failed ? failed(this.failed) : DELIVERED);
       });
     });
   }
 
-  send(frame: string): Promise<Delivery> {
-    if (this.failed) return Promise.resolve({ ok: false, reason: this.failed });
+  send(frame: string): Promise<Outcome> {
+    if (this.failed || !this.child) return Promise.resolve(failed(this.failed ?? "logger is not running"));
     this.written++;
+    const stdin = this.child.stdin;
     return new Promise((resolve) => {
       // the callback comes once logger took the line: that is the backpressure
-      this.child.stdin.write(`${frame.replace(/\n/g, " ")}\n`, (err) => resolve(err ? { ok: false, reason: `logger: ${err.message}` } : { ok: true }));
+      stdin.write(`${frame.replace(/\n/g, " ")}\n`, (err) => {
+        if (!err) return resolve(DELIVERED);
+        // a write fails (EPIPE, destroyed stream) because logger ended: its reason is the real one
+        void this.exited.then((end) => resolve(end ?? failed(`logger: ${err.message}`)));
+      });
     });
   }
 
-  async close(): Promise<Delivery> {
-    this.child.stdin.end();
+  async close(): Promise<Outcome> {
+    this.child?.stdin.end();
     const result = await this.exited;
-    return result.ok ? result : { ok: false, reason: `${result.reason} (${this.written} line(s) given to it may not have been delivered)` };
+    // with nothing given to logger, every line already failed on its own
+    if (!this.written) return DELIVERED;
+    return result && failed(`${result.reason} (${this.written} line(s) given to it may not have been delivered)`, result.kind);
   }
 }
+
+function isSocket(path: string): boolean {
+  try {
+    return statSync(path).isSocket();
+  } catch {
+    return false;
+  }
+}
+
+const noDaemon = (path: string) => `no ${path}: is a syslog daemon running?`;
