@@ -82,6 +82,12 @@ describe("enrich-owner with a real grouptest program", () => {
     ]);
   });
 
+  it("warnings come in input order, whichever lookup answers first", () => {
+    const r = sh(`enrich-owner --bin ${GROUPTEST} --concurrency 4`, { input: items(3, 2), env: { GROUPTEST_MODE: "slow-first" } });
+    expect(r.status).toBe(0);
+    expect(r.stderr.trim().split("\n")).toEqual([0, 1, 2].map((h) => `enrich-owner: grouptest host:host${h}.example.net: answer is not JSON: "not json\\n"; team left empty`));
+  });
+
   it("garbage output and a failing program leave the team empty with a warning", () => {
     const g = sh(`enrich-owner --bin ${GROUPTEST}`, { input: items(1, 2), env: { GROUPTEST_MODE: "garbage" } });
     expect(g.status).toBe(0);
