@@ -6,6 +6,7 @@ import { runCli, writeRecords, type CommandSpec } from "../cli/run.js";
 import { Grouptest, type LookupFailure, type TeamAnswer } from "../readers/mig/grouptest.js";
 import { configOption, loadRunnerComplianceConfig } from "../cli/runner-config.js";
 import { goJson } from "../util/go-json.js";
+import { programProblem } from "../scanners/scap-content.js";
 
 export interface EnrichOwnerOptions {
   /** Looks teams up; null when no grouptest is configured (teams are then ""). */
@@ -120,6 +121,9 @@ export const spec: CommandSpec<Args> = {
     const cfg = loadRunnerComplianceConfig(args.config);
     const bin = args.bin ?? cfg.vmintgrBin;
     if (!bin) io.warn("no grouptest program (--bin or [vmintgr] bin): teams will be empty");
+    // checked before any input is read: a program that cannot run would only leave every team empty
+    const problem = bin ? programProblem(bin) : null;
+    if (problem) throw new PipeError("E_USAGE", `${args.bin ? `--bin ${bin}` : `[vmintgr] bin of ${cfg.file} (${bin})`}: ${problem}`);
     const grouptest = bin ? new Grouptest({ bin, timeoutMs: args.timeout * 1000, concurrency: args.concurrency, onWarning: io.warn }) : null;
     const paths = args._.map(String);
     async function* all() {

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { Limiter } from "../util/limiter.js";
 import { osRelease } from "./host-info.js";
 
@@ -24,19 +24,39 @@ export function run(file: string, args: string[], timeoutMs = 60_000): Promise<R
   });
 }
 
+function isExecutableFile(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** The program's path on PATH, or null. */
 export function which(name: string, path = process.env.PATH ?? ""): string | null {
   for (const dir of path.split(delimiter)) {
     if (!dir) continue;
     const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
+    if (isExecutableFile(p)) return p;
   }
   return null;
+}
+
+/**
+ * Why a program could not be run as spawn() would find it (a name with a
+ * slash is a path, any other is looked up on PATH), or null if it can.
+ */
+export function programProblem(program: string, path = process.env.PATH ?? ""): string | null {
+  if (!program.includes("/")) return which(program, path) ? null : "not found on PATH";
+  let stat;
+  try {
+    stat = statSync(program);
+  } catch (cause) {
+    return (cause as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (cause as Error).message;
+  }
+  if (!stat.isFile()) return "not a file";
+  return isExecutableFile(program) ? null : "not executable";
 }
 
 /** SSG file-name stems this host's content would carry: debian11, ubuntu2204, rhel9, rl9, … */
