@@ -7,6 +7,8 @@ export interface Capabilities {
     installed: boolean;
     version: string | null;
     oscap_path: string | null;
+    /** oscap-docker (scans images and containers through the engine). */
+    oscap_docker_path: string | null;
     content_path: string | null;
     content_files: { file_path: string; matches_host: boolean }[];
     available_profiles: { id: string; title: string; description: string; file_path: string; matches_host: boolean }[];
@@ -43,6 +45,7 @@ export async function detect(opts: { contentDirs: string[]; concurrency: number;
       installed: Boolean(oscap),
       version,
       oscap_path: oscap,
+      oscap_docker_path: which("oscap-docker"),
       content_path: contentPath,
       content_files: files.map((f) => ({ file_path: f, matches_host: matchesHost(f) })),
       available_profiles: profiles,
