@@ -67,6 +67,19 @@ describe.skipIf(skip)("scan-detect and scan-run with the real oscap", () => {
     expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).rule_ref)).toEqual([rule]);
   });
 
+  it("says so when every rule came out notapplicable (Debian 11 content on this Debian 12 host), and not otherwise", () => {
+    const rules = ["sudo_remove_nopasswd", "file_groupowner_etc_group"].map((r) => `--rule xccdf_org.ssgproject.content_rule_${r}`).join(" ");
+    const scan = `scan-run openscap --profile anssi_np_nt28_high --datastream ${SSG_DEBIAN11} ${rules}`;
+    const off = bash(`${scan} | xccdf2rules 2>/dev/null`);
+    expect(off.status, off.stderr).toBe(0);
+    expect(off.stdout.trim().split("\n").map((l) => JSON.parse(l).status)).toEqual(["notapplicable", "notapplicable"]);
+    expect(off.stderr).toBe("scan-run: all 2 rules are notapplicable: the content probably does not match this host (CPE platform)\n");
+    const on = bash(asDebian11(scan) + " | xccdf2rules 2>/dev/null");
+    expect(on.status, on.stderr).toBe(0);
+    expect(on.stdout.trim().split("\n").map((l) => JSON.parse(l).status)).toEqual(["pass", "pass"]);
+    expect(on.stderr).toBe("");
+  });
+
   it("oscap's errors are shown and fail the run; the temp dir is gone", () => {
     const tmp = mkdtempSync(join(tmpdir(), "cp-scanrun-"));
     const r = bash(`scan-run openscap --profile no_such_profile --datastream ${SSG_DEBIAN11}`, { TMPDIR: tmp });

@@ -24,6 +24,22 @@ describe("rules2scan", () => {
     expect(patchmonHead(group, "x")).toMatchObject({ failed: 34, skipped: 5, not_applicable: 5, score: Math.round((198 / 235) * 10000) / 100 });
   });
 
+  it("marks a scan whose every rule is notapplicable as failed with the reason, so its score is not taken as real", () => {
+    const reason = "all 3 rules are notapplicable: the content probably does not match this host (CPE platform)";
+    const g = new ScanGroups();
+    for (let i = 0; i < 3; i++) g.add(rr(i, "notapplicable"));
+    g.add(rr(9, "notapplicable", { target: "web-02" }));
+    g.add(rr(10, "pass", { target: "web-02" }));
+    const [none, some] = g.groups;
+    const spec = specHead(none, "x");
+    expect(spec).toMatchObject({ status: "failed", error: reason });
+    expect(validPayload({ ...spec, results: [] })).toBeNull();
+    expect(patchmonHead(none, "x")).toMatchObject({ status: "failed", error: reason, not_applicable: 3, score: 0 });
+    expect(specHead(some, "x").status).toBe("completed");
+    expect(specHead(some, "x")).not.toHaveProperty("error");
+    expect(patchmonHead(some, "x")).not.toHaveProperty("error");
+  });
+
   it("writes one payload per (target, scanner, profile, TestResult), valid against the schema", () => {
     const r = sh(`xccdf2rules "$FIXTURES/xccdf/openscap__multiple-testresults.xml" "$FIXTURES/xccdf/openscap-report__arf_simple_rule_fail.xml" 2>/dev/null | rules2scan`);
     expect(r.status, r.stderr).toBe(0);

@@ -124,6 +124,14 @@ export async function listProfiles(oscap: string, files: string[], concurrency: 
   return lists.flat();
 }
 
+/**
+ * What a scan whose every rule is notapplicable means: SCAP content checks
+ * its CPE platform first, so content for another system applies nowhere.
+ */
+export function allNotApplicableMessage(rules: number): string {
+  return `all ${rules} rule${rules === 1 ? " is" : "s are"} notapplicable: the content probably does not match this host (CPE platform)`;
+}
+
 /** "cis_level1_server" → "xccdf_org.ssgproject.content_profile_cis_level1_server"; full ids stay. */
 export function profileId(nameOrId: string): string {
   return nameOrId.startsWith("xccdf_") ? nameOrId : `xccdf_org.ssgproject.content_profile_${nameOrId}`;
