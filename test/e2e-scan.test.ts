@@ -30,6 +30,33 @@ describe.skipIf(skip)("scan-detect and scan-run with the real oscap", () => {
     expect(caps.docker_bench.docker_bench_method).toBe("none");
   });
 
+  it("scan-detect fills each profile's description as oscap info --profile gives it", () => {
+    const r = bash(`scan-detect`);
+    expect(r.status, r.stderr).toBe(0);
+    const profiles: { id: string; description: string; file_path: string }[] = JSON.parse(r.stdout).openscap.available_profiles;
+    const mine = profiles.filter((p) => p.file_path === SSG_DEBIAN11);
+    expect(mine.length).toBe(5);
+    for (const p of mine) {
+      const own = bash(`oscap info --profile ${p.id} ${SSG_DEBIAN11}`).stdout;
+      const description = /\n\tDescription: ([\s\S]*?)\n*$/.exec(own)?.[1].replace(/\s+/g, " ").trim();
+      expect(description, p.id).toBeTruthy();
+      expect(p.description, p.id).toBe(description);
+    }
+  });
+
+  it("scan-detect pretty-prints on a terminal, one line otherwise or with --compact", () => {
+    const piped = bash(`scan-detect`);
+    expect(piped.stdout.trim().split("\n").length).toBe(1);
+    // script(1) gives the command a terminal for its stdout
+    const tty = bash(`script -qec 'scan-detect' /dev/null`).stdout.replace(/\r\n/g, "\n");
+    expect(tty.split("\n").length).toBeGreaterThan(20);
+    expect(tty).toMatch(/^{\n  "openscap": {\n    "installed": true,/);
+    expect(JSON.parse(tty)).toEqual(JSON.parse(piped.stdout));
+    const compact = bash(`script -qec 'scan-detect --compact' /dev/null`).stdout.replace(/\r\n/g, "\n");
+    expect(compact.trim().split("\n").length).toBe(1);
+    expect(JSON.parse(compact)).toEqual(JSON.parse(piped.stdout));
+  });
+
   it("scan-detect flags the content matching this host (os-release says Debian 11) and skips a broken file", () => {
     const dir = mkdtempSync(join(tmpdir(), "cp-content-"));
     writeFileSync(join(dir, "ssg-broken9-ds.xml"), "<not really");

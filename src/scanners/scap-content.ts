@@ -4,6 +4,7 @@ import { delimiter, join } from "node:path";
 import { accessSync, constants, statSync } from "node:fs";
 import { Limiter } from "../util/limiter.js";
 import { osRelease } from "./host-info.js";
+import { readProfileDescriptions } from "./profile-descriptions.js";
 
 export const CONTENT_DIRS = ["/usr/share/xml/scap/ssg/content", "/usr/share/scap-security-guide", "/opt/scap/content"];
 
@@ -101,7 +102,11 @@ export interface Profile {
   matches_host: boolean;
 }
 
-/** `oscap info --profiles` on each file, at most `concurrency` at once; broken files are reported, not fatal. */
+/**
+ * `oscap info --profiles` on each file, at most `concurrency` at once, with
+ * each profile's description read from the file itself (oscap gives it only
+ * one profile per run). Broken files are reported, not fatal.
+ */
 export async function listProfiles(oscap: string, files: string[], concurrency: number, onBroken: (file: string, why: string) => void): Promise<Profile[]> {
   const limiter = new Limiter(concurrency);
   const stems = hostContentNames();
@@ -113,11 +118,15 @@ export async function listProfiles(oscap: string, files: string[], concurrency: 
           onBroken(file, (r.stderr.trim().split("\n").pop() || r.error || `exit ${r.code}`).slice(0, 200));
           return [];
         }
+        const descriptions = await readProfileDescriptions(file).catch((err: Error) => {
+          onBroken(file, `profile descriptions not read: ${err.message.split("\n")[0].slice(0, 200)}`);
+          return new Map<string, string>();
+        });
         return r.stdout
           .split("\n")
           .map((l) => /^([^:\s]+):(.*)$/.exec(l.trim()))
           .filter((m): m is RegExpExecArray => m !== null)
-          .map((m) => ({ id: m[1], title: m[2].trim(), description: "", file_path: file, matches_host: matchesHost(file, stems) }));
+          .map((m) => ({ id: m[1], title: m[2].trim(), description: descriptions.get(m[1]) ?? "", file_path: file, matches_host: matchesHost(file, stems) }));
       }),
     ),
   );
