@@ -30,6 +30,33 @@ describe.skipIf(skip)("scan-detect and scan-run with the real oscap", () => {
     expect(caps.docker_bench.docker_bench_method).toBe("none");
   });
 
+  it("scan-detect fills each profile's description as oscap info --profile gives it", () => {
+    const r = bash(`scan-detect`);
+    expect(r.status, r.stderr).toBe(0);
+    const profiles: { id: string; description: string; file_path: string }[] = JSON.parse(r.stdout).openscap.available_profiles;
+    const mine = profiles.filter((p) => p.file_path === SSG_DEBIAN11);
+    expect(mine.length).toBe(5);
+    for (const p of mine) {
+      const own = bash(`oscap info --profile ${p.id} ${SSG_DEBIAN11}`).stdout;
+      const description = /\n\tDescription: ([\s\S]*?)\n*$/.exec(own)?.[1].replace(/\s+/g, " ").trim();
+      expect(description, p.id).toBeTruthy();
+      expect(p.description, p.id).toBe(description);
+    }
+  });
+
+  it("scan-detect pretty-prints on a terminal, one line otherwise or with --compact", () => {
+    const piped = bash(`scan-detect`);
+    expect(piped.stdout.trim().split("\n").length).toBe(1);
+    // script(1) gives the command a terminal for its stdout
+    const tty = bash(`script -qec 'scan-detect' /dev/null`).stdout.replace(/\r\n/g, "\n");
+    expect(tty.split("\n").length).toBeGreaterThan(20);
+    expect(tty).toMatch(/^{\n  "openscap": {\n    "installed": true,/);
+    expect(JSON.parse(tty)).toEqual(JSON.parse(piped.stdout));
+    const compact = bash(`script -qec 'scan-detect --compact' /dev/null`).stdout.replace(/\r\n/g, "\n");
+    expect(compact.trim().split("\n").length).toBe(1);
+    expect(JSON.parse(compact)).toEqual(JSON.parse(piped.stdout));
+  });
+
   it("scan-detect flags the content matching this host (os-release says Debian 11) and skips a broken file", () => {
     const dir = mkdtempSync(join(tmpdir(), "cp-content-"));
     writeFileSync(join(dir, "ssg-broken9-ds.xml"), "<not really");
@@ -65,6 +92,19 @@ describe.skipIf(skip)("scan-detect and scan-run with the real oscap", () => {
     const r = bash(asDebian11(`scan-run openscap --profile anssi_np_nt28_high --datastream ${SSG_DEBIAN11} --rule ${rule}`) + " | xccdf2rules");
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l).rule_ref)).toEqual([rule]);
+  });
+
+  it("says so when every rule came out notapplicable (Debian 11 content on this Debian 12 host), and not otherwise", () => {
+    const rules = ["sudo_remove_nopasswd", "file_groupowner_etc_group"].map((r) => `--rule xccdf_org.ssgproject.content_rule_${r}`).join(" ");
+    const scan = `scan-run openscap --profile anssi_np_nt28_high --datastream ${SSG_DEBIAN11} ${rules}`;
+    const off = bash(`${scan} | xccdf2rules 2>/dev/null`);
+    expect(off.status, off.stderr).toBe(0);
+    expect(off.stdout.trim().split("\n").map((l) => JSON.parse(l).status)).toEqual(["notapplicable", "notapplicable"]);
+    expect(off.stderr).toBe("scan-run: all 2 rules are notapplicable: the content probably does not match this host (CPE platform)\n");
+    const on = bash(asDebian11(scan) + " | xccdf2rules 2>/dev/null");
+    expect(on.status, on.stderr).toBe(0);
+    expect(on.stdout.trim().split("\n").map((l) => JSON.parse(l).status)).toEqual(["pass", "pass"]);
+    expect(on.stderr).toBe("");
   });
 
   it("oscap's errors are shown and fail the run; the temp dir is gone", () => {

@@ -82,6 +82,12 @@ describe("enrich-owner with a real grouptest program", () => {
     ]);
   });
 
+  it("warnings come in input order, whichever lookup answers first", () => {
+    const r = sh(`enrich-owner --bin ${GROUPTEST} --concurrency 4`, { input: items(3, 2), env: { GROUPTEST_MODE: "slow-first" } });
+    expect(r.status).toBe(0);
+    expect(r.stderr.trim().split("\n")).toEqual([0, 1, 2].map((h) => `enrich-owner: grouptest host:host${h}.example.net: answer is not JSON: "not json\\n"; team left empty`));
+  });
+
   it("garbage output and a failing program leave the team empty with a warning", () => {
     const g = sh(`enrich-owner --bin ${GROUPTEST}`, { input: items(1, 2), env: { GROUPTEST_MODE: "garbage" } });
     expect(g.status).toBe(0);
@@ -89,9 +95,30 @@ describe("enrich-owner with a real grouptest program", () => {
     expect(g.stderr).toBe('enrich-owner: grouptest host:host0.example.net: answer is not JSON: "Traceback (most recent call last):\\n"; team left empty\n');
     const f = sh(`enrich-owner --bin ${GROUPTEST}`, { input: items(1, 1), env: { GROUPTEST_MODE: "fail" } });
     expect(f.stderr).toBe("enrich-owner: grouptest host:host0.example.net: exit 1 (unable to proceed if serviceapi is disabled); team left empty\n");
-    const missing = sh(`enrich-owner --bin /nonexistent/grouptest`, { input: items(1, 1) });
-    expect(missing.status).toBe(0);
-    expect(missing.stderr).toMatch(/^enrich-owner: grouptest host:host0.example.net: cannot run \/nonexistent\/grouptest: spawn \/nonexistent\/grouptest ENOENT; team left empty\n$/);
+  });
+
+  it("a program that is not there or not executable is a usage error before any input is read", () => {
+    const dir = mkdtempSync(join(tmpdir(), "eo-"));
+    const plain = join(dir, "grouptest");
+    writeFileSync(plain, "#!/bin/sh\n");
+    const cases: [string, string][] = [
+      ["/nonexistent/grouptest", "--bin /nonexistent/grouptest: no such file"],
+      [plain, `--bin ${plain}: not executable`],
+      [dir, `--bin ${dir}: not a file`],
+      ["no-such-grouptest-program", "--bin no-such-grouptest-program: not found on PATH"],
+    ];
+    for (const [bin, message] of cases) {
+      // stdin is a FIFO held open and empty: a command that read it would wait, until timeout kills it (exit 124)
+      const r = sh(`mkfifo ${dir}/in; exec 3<>${dir}/in; timeout 10 enrich-owner --bin ${bin} < ${dir}/in 3>&-; s=$?; rm ${dir}/in; exit $s`);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`enrich-owner: ${message}\n`);
+      expect(r.stdout).toBe("");
+    }
+    const conf = join(dir, "runner-compliance.conf");
+    writeFileSync(conf, `[vmintgr]\nbin = /nonexistent/grouptest\n`);
+    const fromConfig = sh(`enrich-owner --config ${conf}`, { input: items(1, 1) });
+    expect(fromConfig.status).toBe(2);
+    expect(fromConfig.stderr).toBe(`enrich-owner: [vmintgr] bin of ${conf} (/nonexistent/grouptest): no such file\n`);
   });
 
   it("takes the program from [vmintgr] bin of the config; a bad line in it is named", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sh } from "./helpers/run.js";
@@ -22,6 +22,22 @@ describe("rules2scan", () => {
     expect(head.summary).toEqual({ total_rules: 245, passed: 198, failed: 32, warnings: 3, skipped: 10, errors: 2, score: 80.82 });
     // PatchMon's agent: errors are failures, and the score leaves out skipped and not applicable
     expect(patchmonHead(group, "x")).toMatchObject({ failed: 34, skipped: 5, not_applicable: 5, score: Math.round((198 / 235) * 10000) / 100 });
+  });
+
+  it("marks a scan whose every rule is notapplicable as failed with the reason, so its score is not taken as real", () => {
+    const reason = "all 3 rules are notapplicable: the content probably does not match this host (CPE platform)";
+    const g = new ScanGroups();
+    for (let i = 0; i < 3; i++) g.add(rr(i, "notapplicable"));
+    g.add(rr(9, "notapplicable", { target: "web-02" }));
+    g.add(rr(10, "pass", { target: "web-02" }));
+    const [none, some] = g.groups;
+    const spec = specHead(none, "x");
+    expect(spec).toMatchObject({ status: "failed", error: reason });
+    expect(validPayload({ ...spec, results: [] })).toBeNull();
+    expect(patchmonHead(none, "x")).toMatchObject({ status: "failed", error: reason, not_applicable: 3, score: 0 });
+    expect(specHead(some, "x").status).toBe("completed");
+    expect(specHead(some, "x")).not.toHaveProperty("error");
+    expect(patchmonHead(some, "x")).not.toHaveProperty("error");
   });
 
   it("writes one payload per (target, scanner, profile, TestResult), valid against the schema", () => {
@@ -53,6 +69,37 @@ describe("rules2scan", () => {
     const bad = sh(`echo '{}' | rules2scan --capabilities /nonexistent.json`);
     expect(bad.status).toBe(2);
     expect(bad.stderr.split("\n")[0]).toMatch(/^rules2scan: \/nonexistent.json: cannot read --capabilities: ENOENT/);
+  });
+
+  it("--capabilities: scanner_info is the detection's, field for field (an engine that does not run is no Docker Bench)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "r2s-"));
+    const caps = join(dir, "caps.json");
+    const input = `"$FIXTURES/xccdf/openscap-report__arf_simple_rule_fail.xml"`;
+    const info = (c: object) => {
+      writeFileSync(caps, JSON.stringify(c));
+      const r = sh(`xccdf2rules ${input} 2>/dev/null | rules2scan --format patchmon --capabilities ${caps}`);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).scanner_info;
+    };
+    const openscap = { installed: false, version: null, oscap_path: null, oscap_docker_path: null, available_profiles: [] };
+    const engine = { docker_installed: true, docker_running: false, docker_version: "24.0.7", script_path: null };
+    expect(info({ openscap, docker_bench: { ...engine, docker_bench_method: "none" } })).toEqual({ openscap_available: false, openscap_version: "", docker_bench_available: false, oscap_docker_available: false, available_profiles: [] });
+    expect(info({ openscap, docker_bench: { ...engine, docker_bench_method: "script", script_path: "/opt/docker-bench-security/docker-bench-security.sh" } }).docker_bench_available).toBe(true);
+    const withOscapDocker = { ...openscap, installed: true, oscap_docker_path: "/usr/bin/oscap-docker" };
+    expect(info({ openscap: withOscapDocker, docker_bench: { ...engine, docker_running: true, docker_bench_method: "container" } })).toMatchObject({ docker_bench_available: true, oscap_docker_available: true });
+    expect(info({ openscap: withOscapDocker, docker_bench: { ...engine, docker_bench_method: "none" } }).oscap_docker_available).toBe(false);
+
+    // and this host's own detection, whatever it finds
+    const detected = sh(`scan-detect > ${caps} && xccdf2rules ${input} 2>/dev/null | rules2scan --format patchmon --capabilities ${caps}`);
+    expect(detected.status, detected.stderr).toBe(0);
+    const c = JSON.parse(readFileSync(caps, "utf8"));
+    expect(JSON.parse(detected.stdout).scanner_info).toEqual({
+      openscap_available: c.openscap.installed,
+      openscap_version: c.openscap.version ?? "",
+      docker_bench_available: c.docker_bench.docker_bench_method !== "none",
+      oscap_docker_available: Boolean(c.openscap.oscap_docker_path) && c.docker_bench.docker_running,
+      available_profiles: [...new Set(c.openscap.available_profiles.map((p: { id: string }) => p.id))],
+    });
   });
 
   it("holds a big input once: 200 000 lines in two groups within a modest heap", () => {

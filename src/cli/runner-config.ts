@@ -80,8 +80,13 @@ export function loadRunnerComplianceConfig(path: string | undefined): RunnerComp
   return { migApi: ini.mig?.api, mozdefUrl: ini.mozdef?.url, vmintgrBin: ini.vmintgr?.bin, file };
 }
 
-/** The one-line complaint when neither a flag nor the config gave a value. */
-export function missingSetting(flag: string, iniKey: string, configPath: string | undefined, cfg: RunnerComplianceConfig): PipeError {
+/** Why a value is missing, when neither a flag nor the config gave it. */
+export function missingSettingText(flag: string, iniKey: string, configPath: string | undefined, cfg: RunnerComplianceConfig): string {
   const where = cfg.file ? `not in ${cfg.file}` : `${configPath ?? DEFAULT_CONFIG} not found`;
-  return new PipeError("E_USAGE", `no ${iniKey} value: give ${flag} or set ${iniKey} in the config file (${where})`);
+  return `no ${iniKey} value: give ${flag} or set ${iniKey} in the config file (${where})`;
+}
+
+/** The one-line complaint when neither a flag nor the config gave a value that is needed. */
+export function missingSetting(flag: string, iniKey: string, configPath: string | undefined, cfg: RunnerComplianceConfig): PipeError {
+  return new PipeError("E_USAGE", missingSettingText(flag, iniKey, configPath, cfg));
 }

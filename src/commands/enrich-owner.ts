@@ -3,9 +3,10 @@ import { openInputs } from "../streams/input.js";
 import { readLines } from "../streams/lines.js";
 import { mapOrdered } from "../streams/ordered.js";
 import { runCli, writeRecords, type CommandSpec } from "../cli/run.js";
-import { Grouptest } from "../readers/mig/grouptest.js";
+import { Grouptest, type LookupFailure, type TeamAnswer } from "../readers/mig/grouptest.js";
 import { configOption, loadRunnerComplianceConfig } from "../cli/runner-config.js";
 import { goJson } from "../util/go-json.js";
+import { programProblem } from "../scanners/scap-content.js";
 
 export interface EnrichOwnerOptions {
   /** Looks teams up; null when no grouptest is configured (teams are then ""). */
@@ -59,21 +60,25 @@ export async function* enrichOwner(chunks: AsyncIterable<Buffer | string>, opts:
       } else yield record as Record<string, unknown>;
     }
   }
-  const enrich = async (record: Record<string, unknown> | string) => {
-    if (typeof record === "string") return record;
+  const enrich = async (record: Record<string, unknown> | string): Promise<{ out: Record<string, unknown> | string; failure?: LookupFailure }> => {
+    if (typeof record === "string") return { out: record };
     const tags = record.tags;
     const addressValue = getPath(record, addressField);
     const addresses = Array.isArray(addressValue) ? addressValue.map(String) : typeof addressValue === "string" ? [addressValue] : [];
     if (!opts.keepAddresses && addressField === CARRIED_ADDRESSES) delete record[CARRIED_ADDRESSES];
-    if (tags === null && !opts.all) return record;
+    if (tags === null && !opts.all) return { out: record };
     const host = opts.field ? getPath(record, opts.field) : (record.target ?? record.hostname);
-    let team = "";
-    if (typeof host === "string" && host && opts.grouptest) team = await opts.grouptest.team(host, addresses);
+    let answer: TeamAnswer = { team: "" };
+    if (typeof host === "string" && host && opts.grouptest) answer = await opts.grouptest.team(host, addresses);
     const old = tags !== null && typeof tags === "object" && !Array.isArray(tags) ? (tags as Record<string, unknown>) : {};
-    record.tags = { ...old, operator: typeof old.operator === "string" ? old.operator : "", team };
-    return record;
+    record.tags = { ...old, operator: typeof old.operator === "string" ? old.operator : "", team: answer.team };
+    return { out: record, failure: answer.failure };
   };
-  yield* mapOrdered(records(), enrich, opts.window ?? 512);
+  for await (const { out, failure } of mapOrdered(records(), enrich, opts.window ?? 512)) {
+    // reported as the record goes out, so warnings follow the input's order
+    if (failure) opts.grouptest?.report(failure);
+    yield out;
+  }
   if (bad) throw new PipeError("E_BAD_INPUT", `${bad} line(s) were not JSON objects: passed through without an owner`, { position: { source: opts.source } });
 }
 
@@ -116,6 +121,9 @@ export const spec: CommandSpec<Args> = {
     const cfg = loadRunnerComplianceConfig(args.config);
     const bin = args.bin ?? cfg.vmintgrBin;
     if (!bin) io.warn("no grouptest program (--bin or [vmintgr] bin): teams will be empty");
+    // checked before any input is read: a program that cannot run would only leave every team empty
+    const problem = bin ? programProblem(bin) : null;
+    if (problem) throw new PipeError("E_USAGE", `${args.bin ? `--bin ${bin}` : `[vmintgr] bin of ${cfg.file} (${bin})`}: ${problem}`);
     const grouptest = bin ? new Grouptest({ bin, timeoutMs: args.timeout * 1000, concurrency: args.concurrency, onWarning: io.warn }) : null;
     const paths = args._.map(String);
     async function* all() {

@@ -7,6 +7,7 @@ import { runCli, writeText, type CommandSpec } from "../cli/run.js";
 import { ScanGroups, patchmonHead, patchmonResult, ruleResultProblem, specHead, type ScanGroup } from "../sinks/patchmon/scans.js";
 import { machineId, osInfo } from "../scanners/host-info.js";
 import type { RuleResult } from "../types.js";
+import type { Capabilities } from "./scan-detect.js";
 
 export type ScanFormat = "spec" | "patchmon";
 
@@ -90,15 +91,20 @@ export function* payloadText(groups: ScanGroup[], opts: RulesToScanOptions): Gen
   }
 }
 
-/** PatchMon's scanner_info from scan-detect's capabilities. */
+/**
+ * PatchMon's scanner_info, each field read from scan-detect's answer for
+ * it: Docker Bench is available when scan-run has a way to run it (an
+ * installed engine that does not run is none), oscap-docker when the
+ * program is there and the engine runs.
+ */
 export function scannerInfo(cap: Record<string, unknown>): Record<string, unknown> {
-  const o = (cap.openscap ?? {}) as { installed?: boolean; version?: string; available_profiles?: { id: string }[] };
-  const d = (cap.docker_bench ?? {}) as { docker_installed?: boolean };
+  const o = (cap.openscap ?? {}) as Partial<Capabilities["openscap"]>;
+  const d = (cap.docker_bench ?? {}) as Partial<Capabilities["docker_bench"]>;
   return {
     openscap_available: Boolean(o.installed),
     openscap_version: o.version ?? "",
-    docker_bench_available: Boolean(d.docker_installed),
-    oscap_docker_available: false,
+    docker_bench_available: d.docker_bench_method !== undefined && d.docker_bench_method !== "none",
+    oscap_docker_available: Boolean(o.oscap_docker_path) && Boolean(d.docker_running),
     available_profiles: [...new Set((o.available_profiles ?? []).map((p) => p.id))],
   };
 }

@@ -3,7 +3,7 @@ import { openInputs } from "../streams/input.js";
 import { JsonPicker } from "../streams/json-picker.js";
 import { runCli, writeRecords, type CommandSpec } from "../cli/run.js";
 import { commandToItems, type KeyOrder } from "../readers/mig/items.js";
-import { configOption, loadRunnerComplianceConfig, missingSetting } from "../cli/runner-config.js";
+import { configOption, loadRunnerComplianceConfig, missingSettingText } from "../cli/runner-config.js";
 import { goIdString, goJson } from "../util/go-json.js";
 import { nowEpochMs, rfc3339Nano } from "../util/time.js";
 import type { ComplianceItem, MigCommand } from "../types.js";
@@ -103,13 +103,14 @@ export const spec: CommandSpec<Args> = {
   plainDefaults: defaults,
   async run(args, io) {
     const cfg = loadRunnerComplianceConfig(args.config);
-    const migApi = args["mig-api"] ?? cfg.migApi;
-    if (!migApi) throw missingSetting("--mig-api", "[mig] api", args.config, cfg);
+    // the API URL only makes the links: without it the items are still worth sending
+    const migApi = args["mig-api"] ?? cfg.migApi ?? "";
+    if (!migApi) io.warn(`${missingSettingText("--mig-api", "[mig] api", args.config, cfg)}; links are relative (/command?commandid=…), as the plugin's with an empty api`);
     const stats = newStats();
     const paths = args._.map(String);
     async function* all() {
       for await (const input of openInputs(paths)) {
-        const items = runnerToCompliance(input.chunks, { migApi: migApi!, keyOrder: args["key-order"], withAddresses: args["with-addresses"], timestamp: args.timestamp, source: input.name, onProblem: io.warn }, stats);
+        const items = runnerToCompliance(input.chunks, { migApi, keyOrder: args["key-order"], withAddresses: args["with-addresses"], timestamp: args.timestamp, source: input.name, onProblem: io.warn }, stats);
         // Go's escaping, byte for byte as the plugin wrote it
         for await (const item of items) yield goJson(item);
       }

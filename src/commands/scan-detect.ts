@@ -7,6 +7,8 @@ export interface Capabilities {
     installed: boolean;
     version: string | null;
     oscap_path: string | null;
+    /** oscap-docker (scans images and containers through the engine). */
+    oscap_docker_path: string | null;
     content_path: string | null;
     content_files: { file_path: string; matches_host: boolean }[];
     available_profiles: { id: string; title: string; description: string; file_path: string; matches_host: boolean }[];
@@ -43,6 +45,7 @@ export async function detect(opts: { contentDirs: string[]; concurrency: number;
       installed: Boolean(oscap),
       version,
       oscap_path: oscap,
+      oscap_docker_path: which("oscap-docker"),
       content_path: contentPath,
       content_files: files.map((f) => ({ file_path: f, matches_host: matchesHost(f) })),
       available_profiles: profiles,
@@ -54,12 +57,13 @@ export async function detect(opts: { contentDirs: string[]; concurrency: number;
 interface Args {
   "content-dir"?: string[];
   concurrency: number;
+  compact: boolean;
 }
 
 export const spec: CommandSpec<Args> = {
   name: "scan-detect",
   usage:
-    "$0\n\nPrints one JSON object saying what this host can scan with: OpenSCAP (oscap path and version, SCAP Security Guide data streams and their profiles, those matching this host flagged matches_host) and Docker Bench (docker, and the method scan-run would use).",
+    "$0\n\nPrints one JSON object (indented on a terminal) saying what this host can scan with: OpenSCAP (oscap path and version, SCAP Security Guide data streams and their profiles with their descriptions, those matching this host flagged matches_host) and Docker Bench (docker, and the method scan-run would use).",
   examples: [
     ["$0 > caps.json", "save the capabilities for rules2scan --capabilities"],
     ["$0 --content-dir /srv/scap | jq '.openscap.available_profiles[] | select(.matches_host) | .id'", "the profiles that apply to this host"],
@@ -67,10 +71,12 @@ export const spec: CommandSpec<Args> = {
   options: (y) =>
     y
       .option("content-dir", { type: "string", array: true, describe: `more directories to search for ssg-*-ds.xml (besides ${CONTENT_DIRS.join(", ")})` })
-      .option("concurrency", { type: "number", default: 2, describe: "oscap info runs at once" }),
+      .option("concurrency", { type: "number", default: 2, describe: "oscap info runs at once" })
+      .option("compact", { type: "boolean", default: false, describe: "one line of JSON even on a terminal (where it is indented)" }),
   async run(args, io) {
     const caps = await detect({ contentDirs: [...CONTENT_DIRS, ...(args["content-dir"] ?? [])], concurrency: Math.max(1, args.concurrency), onWarning: io.warn });
-    await writeText([`${JSON.stringify(caps)}\n`], io.stdout);
+    const pretty = !args.compact && Boolean((io.stdout as NodeJS.WriteStream).isTTY);
+    await writeText([`${JSON.stringify(caps, null, pretty ? 2 : undefined)}\n`], io.stdout);
   },
 };
 

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { PipeError } from "../errors.js";
 import { runCli, type CommandSpec, type Io } from "../cli/run.js";
-import { CONTENT_DIRS, findDatastreams, matchesHost, profileId, run, which } from "../scanners/scap-content.js";
+import { CONTENT_DIRS, allNotApplicableMessage, findDatastreams, matchesHost, profileId, run, which } from "../scanners/scap-content.js";
 
 /** Exit code when the scanner itself is not there (distinct from a failed scan). */
 export const EXIT_NO_SCANNER = 3;
@@ -81,6 +81,23 @@ function finished(child: ChildProcess, onLine?: (line: string) => void): Promise
   });
 }
 
+/**
+ * Counts the result words of oscap's own per-rule lines on its stdout:
+ * `Result<TAB>word` (preceded by a CR in oscap's output), or `rule-id:word`
+ * with --progress. Cheaper than reading the ARF back.
+ */
+export class ResultWords {
+  total = 0;
+  notapplicable = 0;
+
+  see(line: string): void {
+    const word = /^Result\r?\t(\w+)\s*$/.exec(line)?.[1] ?? /^xccdf_\S+:(\w+)\s*$/.exec(line)?.[1];
+    if (!word) return;
+    this.total++;
+    if (word === "notapplicable") this.notapplicable++;
+  }
+}
+
 export async function runOpenscap(o: { profile: string; datastream?: string; tailoring?: string; rules: string[]; io: Io }): Promise<void> {
   const oscap = which("oscap");
   if (!oscap) throw new PipeError("E_IO", "scanner not available: oscap not found on PATH (apt-get install openscap-scanner)", { exitCode: EXIT_NO_SCANNER });
@@ -97,13 +114,16 @@ export async function runOpenscap(o: { profile: string; datastream?: string; tai
     const child = spawn(oscap, oscapArgs({ profile: o.profile, datastream: datastream!, results, tailoring: o.tailoring, rules: o.rules, progress: showProgress }), { stdio: ["ignore", "pipe", "pipe"] });
     track(child);
     let n = 0;
+    const words = new ResultWords();
     const { code, signal, stderr } = await finished(child, (line) => {
+      words.see(line);
       if (!showProgress || !line.includes(":")) return;
       n++;
       process.stderr.write(`\rscan-run: rule ${n}: ${line.slice(0, 100)}\x1b[K`);
     });
     if (showProgress) process.stderr.write("\r\x1b[K");
     if (signal) return;
+    if (words.total > 0 && words.notapplicable === words.total) o.io.warn(allNotApplicableMessage(words.total));
     // 2: some rule failed, which is what a scan is for
     if (code !== 0 && code !== 2) {
       const said = stderr.trim().split("\n").slice(-5).join(" | ");

@@ -1,9 +1,10 @@
 import { execFile } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { Limiter } from "../util/limiter.js";
 import { osRelease } from "./host-info.js";
+import { readProfileDescriptions } from "./profile-descriptions.js";
 
 export const CONTENT_DIRS = ["/usr/share/xml/scap/ssg/content", "/usr/share/scap-security-guide", "/opt/scap/content"];
 
@@ -24,19 +25,39 @@ export function run(file: string, args: string[], timeoutMs = 60_000): Promise<R
   });
 }
 
+function isExecutableFile(p: string): boolean {
+  try {
+    accessSync(p, constants.X_OK);
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** The program's path on PATH, or null. */
 export function which(name: string, path = process.env.PATH ?? ""): string | null {
   for (const dir of path.split(delimiter)) {
     if (!dir) continue;
     const p = join(dir, name);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
+    if (isExecutableFile(p)) return p;
   }
   return null;
+}
+
+/**
+ * Why a program could not be run as spawn() would find it (a name with a
+ * slash is a path, any other is looked up on PATH), or null if it can.
+ */
+export function programProblem(program: string, path = process.env.PATH ?? ""): string | null {
+  if (!program.includes("/")) return which(program, path) ? null : "not found on PATH";
+  let stat;
+  try {
+    stat = statSync(program);
+  } catch (cause) {
+    return (cause as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (cause as Error).message;
+  }
+  if (!stat.isFile()) return "not a file";
+  return isExecutableFile(program) ? null : "not executable";
 }
 
 /** SSG file-name stems this host's content would carry: debian11, ubuntu2204, rhel9, rl9, … */
@@ -81,7 +102,11 @@ export interface Profile {
   matches_host: boolean;
 }
 
-/** `oscap info --profiles` on each file, at most `concurrency` at once; broken files are reported, not fatal. */
+/**
+ * `oscap info --profiles` on each file, at most `concurrency` at once, with
+ * each profile's description read from the file itself (oscap gives it only
+ * one profile per run). Broken files are reported, not fatal.
+ */
 export async function listProfiles(oscap: string, files: string[], concurrency: number, onBroken: (file: string, why: string) => void): Promise<Profile[]> {
   const limiter = new Limiter(concurrency);
   const stems = hostContentNames();
@@ -93,15 +118,27 @@ export async function listProfiles(oscap: string, files: string[], concurrency: 
           onBroken(file, (r.stderr.trim().split("\n").pop() || r.error || `exit ${r.code}`).slice(0, 200));
           return [];
         }
+        const descriptions = await readProfileDescriptions(file).catch((err: Error) => {
+          onBroken(file, `profile descriptions not read: ${err.message.split("\n")[0].slice(0, 200)}`);
+          return new Map<string, string>();
+        });
         return r.stdout
           .split("\n")
           .map((l) => /^([^:\s]+):(.*)$/.exec(l.trim()))
           .filter((m): m is RegExpExecArray => m !== null)
-          .map((m) => ({ id: m[1], title: m[2].trim(), description: "", file_path: file, matches_host: matchesHost(file, stems) }));
+          .map((m) => ({ id: m[1], title: m[2].trim(), description: descriptions.get(m[1]) ?? "", file_path: file, matches_host: matchesHost(file, stems) }));
       }),
     ),
   );
   return lists.flat();
+}
+
+/**
+ * What a scan whose every rule is notapplicable means: SCAP content checks
+ * its CPE platform first, so content for another system applies nowhere.
+ */
+export function allNotApplicableMessage(rules: number): string {
+  return `all ${rules} rule${rules === 1 ? " is" : "s are"} notapplicable: the content probably does not match this host (CPE platform)`;
 }
 
 /** "cis_level1_server" → "xccdf_org.ssgproject.content_profile_cis_level1_server"; full ids stay. */

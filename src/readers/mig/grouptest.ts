@@ -3,6 +3,18 @@ import { Limiter } from "../../util/limiter.js";
 
 export type LookupAnswer = { ok: true; team: string } | { ok: false; why: string; expected?: boolean };
 
+/** A lookup that gave no team; `expected` ones (vmintgr's ip: answer) are not worth a warning. */
+export interface LookupFailure {
+  query: string;
+  why: string;
+  expected?: boolean;
+}
+
+export interface TeamAnswer {
+  team: string;
+  failure?: LookupFailure;
+}
+
 export interface GrouptestOptions {
   bin: string;
   timeoutMs: number;
@@ -18,6 +30,7 @@ export interface GrouptestOptions {
  */
 export class Grouptest {
   private readonly cache = new Map<string, Promise<LookupAnswer>>();
+  private readonly reported = new Set<string>();
   private readonly limiter: Limiter;
   runs = 0;
   failures = 0;
@@ -30,10 +43,7 @@ export class Grouptest {
     let answer = this.cache.get(query);
     if (!answer) {
       answer = this.limiter.run(() => this.exec(query)).then((a) => {
-        if (!a.ok) {
-          this.failures++;
-          if (!a.expected) this.opts.onWarning?.(`grouptest ${query}: ${a.why}; team left empty`);
-        }
+        if (!a.ok) this.failures++;
         return a;
       });
       this.cache.set(query, answer);
@@ -43,15 +53,27 @@ export class Grouptest {
 
   /**
    * The original's getTeam: host first, then each address, stopping at the
-   * first team that is not "default"; any failed lookup ends it with "".
+   * first team that is not "default"; any failed lookup ends it with "" and
+   * is returned, for the caller to report in its own order.
    */
-  async team(host: string, addresses: readonly string[]): Promise<string> {
+  async team(host: string, addresses: readonly string[]): Promise<TeamAnswer> {
     for (const query of [`host:${host}`, ...addresses.map((a) => `ip:${a}`)]) {
       const answer = await this.lookup(query);
-      if (!answer.ok) return "";
-      if (answer.team !== "default") return answer.team;
+      if (!answer.ok) return { team: "", failure: { query, why: answer.why, expected: answer.expected } };
+      if (answer.team !== "default") return { team: answer.team };
     }
-    return "default";
+    return { team: "default" };
+  }
+
+  /**
+   * Warns about a failed lookup, once per query. Lookups run concurrently
+   * and finish in any order; reporting from the caller keeps warnings in
+   * input order.
+   */
+  report(failure: LookupFailure): void {
+    if (failure.expected || this.reported.has(failure.query)) return;
+    this.reported.add(failure.query);
+    this.opts.onWarning?.(`grouptest ${failure.query}: ${failure.why}; team left empty`);
   }
 
   private exec(query: string): Promise<LookupAnswer> {

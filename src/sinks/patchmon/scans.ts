@@ -1,3 +1,4 @@
+import { allNotApplicableMessage } from "../../scanners/scap-content.js";
 import type { PatchmonScan, RuleResult, RuleStatus, ScanPayload, ScanResult, Scanner } from "../../types.js";
 
 export interface ScanGroup {
@@ -66,8 +67,18 @@ function times(g: ScanGroup, now: string) {
   return { started, completed: g.completedAt ?? started };
 }
 
+/**
+ * A scan in which no rule applied measured nothing: its score (0 %, or
+ * 100 % on a server that leaves not-applicable rules out) is not real. It
+ * is sent as failed, with the reason, which both formats accept.
+ */
+function outcome(g: ScanGroup): { status: "completed" } | { status: "failed"; error: string } {
+  const total = g.results.length;
+  return total > 0 && g.counts.notapplicable === total ? { status: "failed", error: allNotApplicableMessage(total) } : { status: "completed" };
+}
+
 /** The spec's payload, without its results (they are written one by one). */
-export function specHead(g: ScanGroup, now: string): Omit<ScanPayload, "results"> {
+export function specHead(g: ScanGroup, now: string): Omit<ScanPayload, "results"> & { error?: string } {
   const c = g.counts;
   const total = g.results.length;
   const t = times(g, now);
@@ -77,7 +88,7 @@ export function specHead(g: ScanGroup, now: string): Omit<ScanPayload, "results"
     profile,
     started_at: t.started,
     completed_at: t.completed,
-    status: "completed",
+    ...outcome(g),
     summary: { total_rules: total, passed: c.pass, failed: c.fail, warnings: c.warn, skipped: c.skip + c.notapplicable, errors: c.error, score: total ? round2((c.pass / total) * 100) : 0 },
   };
 }
@@ -91,7 +102,7 @@ export function patchmonHead(g: ScanGroup, now: string): Omit<PatchmonScan, "res
   return {
     profile_name: profileName(g),
     profile_type: g.scanner,
-    status: "completed",
+    ...outcome(g),
     score: scored > 0 ? round2((c.pass / scored) * 100) : 0,
     total_rules: total,
     passed: c.pass,
