@@ -22,7 +22,7 @@ export const spec: CommandSpec<Args> = {
   options: (y) =>
     y
       .command("check", "check runner.cfg, the client configuration, the key and every job, then exit")
-      .command("run-once <job>", "launch one job now, wait for its results and run its plugin")
+      .command("run-once <job>", "launch one job now, wait for its results and run its plugin", (c) => c.positional("job", { type: "string", describe: "a directory under runners/" }))
       .option("config", { alias: "c", type: "string", default: DEFAULT_RUNNER_CONFIG, describe: "runner.cfg (gcfg)" }) as never,
   async run(args, io) {
     const sub = args._[0] === undefined ? undefined : String(args._[0]);
