@@ -9,15 +9,8 @@ import { actionJson, goQueryEscape } from "./action.js";
 import { goIdString } from "../../util/go-json.js";
 import type { Signer } from "./pgp.js";
 
-/** The API did not do what was asked; `transient` when trying again later may help (network, 5xx, 429). */
-export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly transient: boolean,
-  ) {
-    super(message);
-  }
-}
+/** The API could not be reached or did not do what was asked (the runner tries again later either way). */
+export class ApiError extends Error {}
 
 export interface ApiOptions {
   url: string;
@@ -78,7 +71,7 @@ export class MigApi {
         status = res.statusCode;
         text = await res.body.text();
       } catch (err) {
-        throw new ApiError(`${method} ${url}: ${(err as Error).message}`, true);
+        throw new ApiError(`${method} ${url}: ${(err as Error).message}`);
       }
       if (status === 401 && attempt === 0 && !this.o.apiKey) continue;
       let doc: Collection | undefined;
@@ -93,7 +86,7 @@ export class MigApi {
 
   private static failure(what: string, r: { status: number; doc: Collection | undefined }): ApiError {
     const said = r.doc?.collection?.error?.message;
-    return new ApiError(`${what}: HTTP ${r.status}${said ? `: ${said}` : ""}`, r.status >= 500 || r.status === 429 || r.status === 408);
+    return new ApiError(`${what}: HTTP ${r.status}${said ? `: ${said}` : ""}`);
   }
 
   /** POST action/create/; the API answers 202 with the action it created (with its id). */
@@ -101,7 +94,7 @@ export class MigApi {
     const r = await this.call("POST", "action/create/", "mig-runner", `action=${goQueryEscape(actionJson(action))}`);
     if (r.status !== 202) throw MigApi.failure("action creation failed", r);
     const value = r.doc?.collection?.items?.[0]?.data?.[0]?.value;
-    if (!value || typeof value !== "object") throw new ApiError("action creation: the answer holds no action", false);
+    if (!value || typeof value !== "object") throw new ApiError("action creation: the answer holds no action");
     return decodeGo(value, ACTION) as Action;
   }
 
