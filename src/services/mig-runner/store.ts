@@ -1,0 +1,159 @@
+/**
+ * What the runner keeps on disk, in the Go runner's layout and formats so
+ * that either runner can pick up the other's work:
+ *   runners/<job>/inflight/<id>.json            RunnerResult without commands, until the action is done
+ *   runners/<job>/results/<YYYYMMDD UTC>/<id>.json   the RunnerResult with its commands
+ *   runners/<job>/failed/<id>.json              an in-flight record given up on (this runner only)
+ * Files are written to a temporary name beside them and renamed, so that a
+ * crash never leaves half a file where a whole one is expected; temporary
+ * names start with a dot and sit outside inflight/ (the Go runner reads
+ * every file in there).
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { goIdString } from "../../util/go-json.js";
+import { decodeGo, encodeGo, RUNNER_RESULT, type RunnerResult } from "./go-struct.js";
+
+export interface InflightRecord {
+  job: string;
+  id: number;
+  file: string;
+  result: RunnerResult;
+}
+
+export const idName = (id: number) => `${goIdString(id)}.json`;
+
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10).replace(/-/g, "");
+
+async function writeAtomically(dir: string, name: string, text: string, tmpDir = dir): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const target = join(dir, name);
+  const tmp = join(tmpDir, `.${name}.${process.pid}.tmp`);
+  const fd = await open(tmp, "w", 0o600);
+  try {
+    await fd.writeFile(text);
+    await fd.sync();
+  } finally {
+    await fd.close();
+  }
+  await rename(tmp, target);
+  return target;
+}
+
+export class Store {
+  constructor(readonly runnersDir: string) {}
+
+  private jobDir(job: string) {
+    return join(this.runnersDir, job);
+  }
+
+  inflightFile(job: string, id: number): string {
+    return join(this.jobDir(job), "inflight", idName(id));
+  }
+
+  /** The Go runner's in-flight record: the RunnerResult, `"commands":null`. */
+  async writeInflight(result: RunnerResult): Promise<string> {
+    await mkdir(this.jobDir(result.name), { recursive: true });
+    return writeAtomically(join(this.jobDir(result.name), "inflight"), idName(result.action.id), encodeGo({ ...result, commands: null }, RUNNER_RESULT), this.jobDir(result.name));
+  }
+
+  /** Every in-flight record under runners/*\/inflight/, and the files that could not be read. */
+  async listInflight(): Promise<{ records: InflightRecord[]; unreadable: { file: string; reason: string }[] }> {
+    const records: InflightRecord[] = [];
+    const unreadable: { file: string; reason: string }[] = [];
+    let jobs: string[];
+    try {
+      jobs = readdirSync(this.runnersDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return { records, unreadable };
+    }
+    for (const job of jobs.sort()) {
+      const dir = join(this.jobDir(job), "inflight");
+      if (!existsSync(dir)) continue;
+      for (const name of (await readdir(dir)).sort()) {
+        const file = join(dir, name);
+        try {
+          const result = decodeGo(JSON.parse(await readFile(file, "utf8")), RUNNER_RESULT) as RunnerResult;
+          if (!result.action.id) throw new Error("no action id");
+          // the directory names the job, whatever the record says
+          records.push({ job, id: result.action.id, file, result: { ...result, name: result.name || job } });
+        } catch (err) {
+          unreadable.push({ file, reason: (err as Error).message });
+        }
+      }
+    }
+    return { records, unreadable };
+  }
+
+  async isInflight(job: string, id: number): Promise<boolean> {
+    return existsSync(this.inflightFile(job, id));
+  }
+
+  /** An action's results file if one was written (on any day). */
+  async findResults(job: string, id: number): Promise<string | null> {
+    const dir = join(this.jobDir(job), "results");
+    if (!existsSync(dir)) return null;
+    for (const day of (await readdir(dir)).sort().reverse()) {
+      const file = join(dir, day, idName(id));
+      if (existsSync(file)) return file;
+    }
+    return null;
+  }
+
+  /** results/<YYYYMMDD UTC>/<id>.json: the RunnerResult, compact, no newline; directories 0700. */
+  async writeResults(result: RunnerResult, now: number): Promise<string> {
+    const resultsDir = join(this.jobDir(result.name), "results");
+    await mkdir(resultsDir, { recursive: true, mode: 0o700 });
+    return writeAtomically(join(resultsDir, utcDay(now)), idName(result.action.id), encodeGo(result, RUNNER_RESULT), resultsDir);
+  }
+
+  /** Done: the in-flight record goes. */
+  async complete(job: string, id: number): Promise<void> {
+    await rm(this.inflightFile(job, id), { force: true });
+  }
+
+  /** Given up: the in-flight record moves to failed/, with the reason beside it. */
+  async giveUp(job: string, id: number, reason: string): Promise<string> {
+    const dir = join(this.jobDir(job), "failed");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const target = join(dir, idName(id));
+    await rename(this.inflightFile(job, id), target);
+    await writeFile(join(dir, `${goIdString(id)}.reason`), `${reason}\n`);
+    return target;
+  }
+
+  /**
+   * Keeps two runner processes (the service and a `run-once`) off the same
+   * action: `runners/<job>/.<id>.lock` holds the owner's pid. A lock whose
+   * owner is gone (kill -9) is taken over.
+   */
+  async lock(job: string, id: number): Promise<boolean> {
+    const file = join(this.jobDir(job), `.${goIdString(id)}.lock`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await writeFile(file, String(process.pid), { flag: "wx" });
+        return true;
+      } catch {
+        const owner = Number((await readFile(file, "utf8").catch(() => "")).trim());
+        if (owner === process.pid) return true;
+        if (owner > 0 && alive(owner)) return false;
+        await rm(file, { force: true });
+      }
+    }
+    return false;
+  }
+
+  async unlock(job: string, id: number): Promise<void> {
+    await rm(join(this.jobDir(job), `.${goIdString(id)}.lock`), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
