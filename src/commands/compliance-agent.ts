@@ -23,17 +23,19 @@ function config(args: Args, needCredentials: boolean): AgentConfig {
 /** Foreground service: logs on stderr; SIGTERM/SIGINT stop it cleanly (exit 0). */
 async function runService(args: Args): Promise<void> {
   const agent = new ComplianceAgent(config(args, true));
+  // handlers first: a SIGTERM during start-up still stops the agent cleanly
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  const stop = (signal: NodeJS.Signals) => {
+    process.stderr.write(`compliance-agent: ${signal}: stopping\n`);
+    process.off("SIGTERM", stop);
+    process.off("SIGINT", stop);
+    agent.stop().then(stopped, stopped);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
   await agent.start();
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.stderr.write(`compliance-agent: ${signal}: stopping\n`);
-      process.off("SIGTERM", stop);
-      process.off("SIGINT", stop);
-      agent.stop().then(resolve, resolve);
-    };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
-  });
+  await done;
 }
 
 async function scanNow(args: Args, io: Io): Promise<void> {
@@ -48,9 +50,10 @@ async function scanNow(args: Args, io: Io): Promise<void> {
   const stop = () => agent.stop();
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
-  const { end, pending } = await agent.scanOnce(req, (pid) => io.warn(`an agent (pid ${pid}) sends from ${cfg.outboxDir}: the scan is left to it`));
+  const { end, pending, refused } = await agent.scanOnce(req, (pid) => io.warn(`an agent (pid ${pid}) sends from ${cfg.outboxDir}: the scan is left to it`));
   if (end.phase === "failed") throw new PipeError("E_IO", `scan failed: ${end.error}`);
   if (end.phase === "cancelled") throw new PipeError("E_IO", "scan cancelled", { exitCode: 143 });
+  if (refused.length) throw new PipeError("E_LOST", `the server refused scan ${refused.join(", ")} for good: set aside in ${cfg.outboxDir}/rejected (see above)`);
   if (pending.length) throw new PipeError("E_LOST", `scan ${pending.join(", ")} is kept in the outbox ${cfg.outboxDir}: not sent yet (it goes when the server answers)`);
   io.warn(`scan ${end.ids.join(", ")} sent`);
 }

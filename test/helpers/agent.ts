@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN, ROOT } from "./paths.js";
 import type { StandInServer } from "./patchmon-server.js";
+import { shAsync } from "./run.js";
 
 export const FAKE_PROFILE = "xccdf_org.ssgproject.content_profile_fake";
 
@@ -90,4 +91,17 @@ export function startAgent(home: AgentHome, args: string[] = ["run"], o: { wrap?
     }),
   );
   return { child, pid: child.pid!, log: () => stderr, exited };
+}
+
+/** `compliance-agent scan` (one scan now) with the home's PATH and TMPDIR; resolves when it exits. */
+export function scanOnce(home: AgentHome, env: Record<string, string> = {}, extra = "") {
+  return shAsync(`compliance-agent scan ${extra} --config ${home.config}`, { env: { PATH: `${BIN}:${home.path}`, TMPDIR: home.tmp, ...env } });
+}
+
+/** Resolves once the agent has started (its signal handlers are in place, its outbox lock taken). */
+export function started(a: RunningAgent, s: StandInServer): Promise<boolean> {
+  return s.waitFor("the agent to start", () => {
+    if (a.child.exitCode !== null) throw new Error(`the agent exited: ${a.log()}`);
+    return a.log().includes("compliance-agent: started:");
+  });
 }

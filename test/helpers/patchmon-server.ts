@@ -108,11 +108,17 @@ export class StandInServer extends EventEmitter {
     this.agentSocket.send(JSON.stringify(message));
   }
 
-  /** Resolves when `check` holds (tested now and after every event), or rejects after `ceilingMs`. */
+  /** Resolves when `check` holds (tested now, after every event and every 50 ms), or rejects after `ceilingMs`. */
   waitFor<T>(what: string, check: () => T | undefined | false, ceilingMs = 30_000): Promise<T> {
     return new Promise((resolve, reject) => {
       const test = () => {
-        const v = check();
+        let v: T | undefined | false;
+        try {
+          v = check();
+        } catch (err) {
+          cleanup();
+          return reject(err);
+        }
         if (v) {
           cleanup();
           resolve(v);
@@ -122,8 +128,11 @@ export class StandInServer extends EventEmitter {
         cleanup();
         reject(new Error(`stand-in server: waited ${ceilingMs} ms for ${what}`));
       }, ceilingMs);
+      // files and processes change without telling the server: look again now and then too
+      const poll = setInterval(test, 50);
       const cleanup = () => {
         clearTimeout(timer);
+        clearInterval(poll);
         this.off("event", test);
       };
       this.on("event", test);

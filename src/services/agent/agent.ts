@@ -66,6 +66,8 @@ export class ComplianceAgent {
   /** Scans just stored whose first upload attempt has not reported yet: id → how to finish the progress. */
   private readonly awaiting = new Map<string, { profile: string; score: number; requestId?: string; scanner: string; type: ScanType }>();
   private stopped = false;
+  /** Scans the server refused for good (set aside in rejected/). */
+  readonly refused = new Set<string>();
 
   constructor(
     readonly cfg: AgentConfig,
@@ -100,7 +102,7 @@ export class ComplianceAgent {
     }
   }
 
-  private makeCourier(): Courier {
+  private makeCourier(persistent = true): Courier {
     const cfg = this.cfg;
     this.uploader = new Uploader({
       server: cfg.server!,
@@ -116,9 +118,10 @@ export class ComplianceAgent {
     });
     return new Courier(this.outbox, this.uploader, this.clock, {
       accepted: (scan) => this.onAccepted(scan),
+      removed: (scan) => this.onRemoved(scan),
       failed: (scan, why, kind) => this.onSendFailed(scan, why, kind),
       log: (m) => this.log(m),
-    });
+    }, persistent);
   }
 
   // ---- the service ----
@@ -155,6 +158,7 @@ export class ComplianceAgent {
     this.startSchedules();
     this.addSchedule("capabilities", { kind: "interval", minutes: DAY_MINUTES, firstDelayMs: 0 }, () => void this.refreshCapabilities());
     this.addSchedule("ping", { kind: "interval", minutes: cfg.pingMinutes, firstDelayMs: 0 }, () => void this.ping());
+    if (this.stopped) return;
     this.socket.start();
     const { count } = this.outbox.usage();
     this.log(`started: compliance ${cfg.mode}, server ${cfg.server}, outbox ${cfg.outboxDir} (${count} scan(s) waiting)`);
@@ -476,6 +480,9 @@ export class ComplianceAgent {
     }
     this.log(`uploaded scan ${scan.id} (${scan.profile_type} ${scan.profile_name}, ${scan.scan_type})`);
     this.status?.update({ last_upload_at: new Date(this.clock.now()).toISOString(), compliance_hash: hash });
+  }
+
+  private onRemoved(scan: StoredScan): void {
     this.publishOutbox();
     const waiting = this.awaiting.get(scan.id);
     if (waiting) {
@@ -486,6 +493,7 @@ export class ComplianceAgent {
 
   private onSendFailed(scan: StoredScan | null, why: string, kind: "later" | "auth" | "refused"): void {
     this.log(why);
+    if (kind === "refused" && scan) this.refused.add(scan.id);
     this.publishOutbox();
     const waiting = scan && this.awaiting.get(scan.id);
     if (!waiting || !scan) return;
@@ -539,7 +547,8 @@ export class ComplianceAgent {
    */
   async ping(): Promise<void> {
     if (!this.uploader || this.stopped) return;
-    const body = JSON.stringify({ hashes: { complianceHash: this.lastSent?.hash ?? "" }, agentVersion: `compliance-agent/${packageVersion()}`, agentExecutionMs: 0 });
+    const sentHash = this.lastSent?.hash ?? "";
+    const body = JSON.stringify({ hashes: { complianceHash: sentHash }, agentVersion: `compliance-agent/${packageVersion()}`, agentExecutionMs: 0 });
     const r = await this.uploader.post("/api/v1/hosts/ping", body, new AbortController().signal, false);
     if (r.kind !== "accepted") {
       this.log(`ping: ${"why" in r ? r.why : r.kind}`);
@@ -552,6 +561,8 @@ export class ComplianceAgent {
       return;
     }
     if (!Array.isArray(answer.requestFull) || !answer.requestFull.includes("compliance")) return;
+    // a scan went through while the ping was on its way: the answer is about the hash before it
+    if ((this.lastSent?.hash ?? "") !== sentHash) return;
     if (this.outbox.list().length) {
       this.log("ping: the server asks for compliance data; the outbox is sending it");
       return;
@@ -573,11 +584,11 @@ export class ComplianceAgent {
    * sends the outbox (this scan and any left before it); when one does,
    * it leaves the scan to it. Returns the ids still in the outbox.
    */
-  async scanOnce(req: ScanRequest, onHolder: (pid: number) => void): Promise<{ end: ScanEnd; pending: string[] }> {
+  async scanOnce(req: ScanRequest, onHolder: (pid: number) => void): Promise<{ end: ScanEnd; pending: string[]; refused: string[] }> {
     this.initStorage();
     const holder = this.lock.acquire();
     if (holder !== null) onHolder(holder);
-    else this.courier = this.makeCourier();
+    else this.courier = this.makeCourier(false);
     await this.ensureDetected();
     if (req.scanner === "openscap" && !req.profile) {
       const r = await this.openscapRequest(undefined);
@@ -587,9 +598,9 @@ export class ComplianceAgent {
     try {
       const [end] = await this.runScans([req], "on-demand");
       if (end.phase === "failed" && /scanner not available/.test(end.error ?? "")) throw new PipeError("E_IO", end.error!, { exitCode: 3 });
-      if (this.courier) await this.courier.flushOnce();
+      if (this.courier) await this.courier.drain();
       const left = new Set(this.outbox.list().map((e) => e.id));
-      return { end, pending: end.ids.filter((id) => left.has(id)) };
+      return { end, pending: end.ids.filter((id) => left.has(id)), refused: end.ids.filter((id) => this.refused.has(id)) };
     } finally {
       await this.uploader?.close();
       this.lock.release();

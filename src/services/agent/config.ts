@@ -263,7 +263,7 @@ export function loadConfig(opts: ConfigOptions, env = process.env): AgentConfig 
     dockerBench,
     stateDir,
     outboxDir: k.string("compliance_agent.outbox_dir") ?? join(stateDir, "outbox"),
-    outboxMaxBytes: Math.round((k.number("compliance_agent.outbox_max_mb", 1) ?? 512) * 1024 * 1024),
+    outboxMaxBytes: Math.round((k.number("compliance_agent.outbox_max_mb", 0.001) ?? 512) * 1024 * 1024),
     scanTimeoutMs: Math.round((k.number("compliance_agent.scan_timeout_minutes", 0.01) ?? 25) * 60_000),
     uploadsPerWindow: k.number("compliance_agent.uploads_per_minute", 1) ?? 10,
     uploadWindowMs: Math.round((k.number("compliance_agent.upload_window_seconds", 0.1) ?? 60) * 1000),

@@ -3,7 +3,10 @@ import type { Outbox, OutboxEntry, StoredScan } from "./outbox.js";
 import type { Uploader } from "./upload.js";
 
 export interface CourierEvents {
+  /** The server answered 200 (the file is still there). */
   accepted(scan: StoredScan, entry: OutboxEntry): void;
+  /** …and the file is gone. */
+  removed(scan: StoredScan): void;
   /** A send that did not go through (the scan stays in the outbox unless `refused`). */
   failed(scan: StoredScan | null, why: string, kind: "later" | "auth" | "refused"): void;
   log(message: string): void;
@@ -18,7 +21,8 @@ const AUTH_BACKOFF_MS = 10 * 60_000;
  * scan only after the server's 200. A scan the server cannot take now keeps
  * its place at the head (so scans arrive in order) and the courier waits,
  * 1 s doubling to 5 min (a 429's Retry-After; 10 min after a 401), or
- * until kicked: a new scan, a reconnect.
+ * until kicked: a new scan, a reconnect. Only one pass runs at a time, so
+ * a scan is never in two requests at once.
  */
 export class Courier {
   private running: Promise<void> | null = null;
@@ -35,6 +39,8 @@ export class Courier {
     private readonly uploader: Uploader,
     private readonly clock: Clock,
     private readonly on: CourierEvents,
+    /** The service keeps trying; a one-shot `scan` gives up after the first failed send. */
+    private readonly persistent = true,
   ) {}
 
   /** Starts sending now (or cuts a wait short). */
@@ -44,9 +50,10 @@ export class Courier {
     this.running ??= this.loop().finally(() => (this.running = null));
   }
 
-  /** Resolves once the outbox is empty or a send failed (for one-shot `scan`). */
-  async flushOnce(): Promise<void> {
-    await this.pass();
+  /** Sends now and resolves when the courier rests: the outbox empty, or (one-shot) a send failed. */
+  async drain(): Promise<void> {
+    this.kick();
+    await this.running;
   }
 
   /** Stops after the current request, or parks it (aborted; the scan stays) after `graceMs`. */
@@ -64,7 +71,7 @@ export class Courier {
   private async loop(): Promise<void> {
     while (!this.stopAfterCurrent && !this.stopping.signal.aborted) {
       const r = await this.pass();
-      if (r.done || this.stopAfterCurrent) return;
+      if (r.done || this.stopAfterCurrent || !this.persistent) return;
       this.wake = new AbortController();
       const wait = r.afterMs ?? this.backoffMs;
       this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs * 2);
@@ -93,10 +100,13 @@ export class Courier {
       this.sending = null;
       switch (outcome.kind) {
         case "accepted":
+          // the agent notes the scan as its last (the hash gate's) before the file goes: a crash in
+          // between leaves the file, sent again on restart, never an older "last scan"
+          this.on.accepted(scan, entry);
           this.outbox.remove(entry);
           this.lastError = null;
           this.backoffMs = FIRST_BACKOFF_MS;
-          this.on.accepted(scan, entry);
+          this.on.removed(scan);
           continue;
         case "parked":
           this.on.log(`outbox: upload of scan ${scan.id} parked (stopping); it stays in the outbox`);

@@ -32,6 +32,8 @@ export interface UploaderOptions {
 
 type Json = Record<string, unknown>;
 
+const PACING_MARGIN_MS = 1_000;
+
 /**
  * POSTs to the PatchMon server with the agent's headers, one request per
  * call (the outbox decides about retries), paced under the server's limit
@@ -61,8 +63,11 @@ export class Uploader {
     return `${this.base.pathname.replace(/\/$/, "")}${p}`;
   }
 
-  async close(): Promise<void> {
-    await this.agent.close();
+  private closed: Promise<void> | null = null;
+
+  close(): Promise<void> {
+    this.closed ??= this.agent.close();
+    return this.closed;
   }
 
   /** One upload body (the host head and its scans), slimmed down and sent again once if too large. */
@@ -128,9 +133,10 @@ export class Uploader {
     const { perWindow, windowMs, clock } = this.opts;
     for (;;) {
       const now = clock.now();
-      this.sentAt = this.sentAt.filter((t) => now - t < windowMs && t <= now);
+      this.sentAt = this.sentAt.filter((t) => now - t < windowMs + PACING_MARGIN_MS && t <= now);
       if (this.sentAt.length < perWindow) break;
-      if (!(await sleep(clock, this.sentAt[0] + windowMs - now, signal))) return false;
+      // a margin for the time a request takes to reach the server, whose window starts on arrival
+      if (!(await sleep(clock, this.sentAt[0] + windowMs + PACING_MARGIN_MS - now, signal))) return false;
     }
     this.sentAt.push(clock.now());
     if (this.opts.pacingFile) {
