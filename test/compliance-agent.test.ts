@@ -102,6 +102,22 @@ describe("compliance-agent run: on-demand scans over the WebSocket", () => {
     expect(s.uploads).toHaveLength(0);
   });
 
+  it("settings_update changes the scan interval live (clamped to 60-10080), as the status shows", async () => {
+    const s = await server();
+    const yaml = (ds: string) => `integrations:\n  compliance: true\n  compliance_scan_interval: 720\ncompliance:\n  openscap:\n    profile: ${FAKE_PROFILE}\n    datastream: ${ds}`;
+    const home = agentHome(s, { yaml, agentYaml: "first_scan_delay_seconds: 3600" });
+    agent(home, ["run"], { server: s });
+    await s.waitFor("the agent's WebSocket", () => s.connected);
+    const schedule = () => JSON.parse(sh(`compliance-agent status --json --config ${home.config}`).stdout).schedules.openscap;
+    expect(schedule().trigger).toBe("every 720 min");
+    s.send({ type: "settings_update", update_interval: 60, compliance_scan_interval: 5 });
+    await s.waitFor("the new interval", () => schedule().trigger === "every 60 min");
+    s.send({ type: "settings_update", compliance_scan_interval: 240 });
+    await s.waitFor("the new interval", () => schedule().trigger === "every 240 min");
+    // not run yet: the first scan is still an hour after start
+    expect(Date.parse(schedule().next) - Date.now()).toBeGreaterThan(30 * 60_000);
+  });
+
   it("cancel kills the scanner and its children, removes the temp files and reports cancelled", async () => {
     const s = await server();
     const home = agentHome(s);
