@@ -13,8 +13,7 @@ import { AgentSocket } from "./ws-client.js";
 import { ProgressReporter, type Phase, type ProgressMessage } from "./progress.js";
 import { StatusFile, type AgentStatus } from "./status.js";
 import { detectScanners, resolveProfile, validProfileId, type Detected } from "./capabilities.js";
-import { runScan, ScanStopped, type ScanRequest, type ScannerKind } from "./scan-runner.js";
-import { scanPayloads } from "./payload.js";
+import type { ScanRequest, ScannerKind } from "./scan-runner.js";
 import { complianceHash } from "./hash.js";
 
 export type ScanType = StoredScan["scan_type"];
@@ -404,6 +403,9 @@ export class ComplianceAgent {
     const startedAt = new Date(this.clock.now()).toISOString();
     this.currentMeta = { scanner: req.scanner, scan_type: type, started_at: startedAt };
     const emit = (phase: Phase, message: string, extra: { error?: string; progress?: number } = {}) => this.progress.emit({ phase, profile, message, requestId, ...extra });
+    // the readers and payload builder load with the first scan: an idle agent does not hold them
+    const { runScan, ScanStopped } = await import("./scan-runner.js");
+    const { scanPayloads } = await import("./payload.js");
     try {
       emit("started", `Starting ${req.scanner === "openscap" ? "OpenSCAP" : "Docker Bench"} scan${req.scanner === "openscap" ? ` (${profile})` : ""}`);
       const out = await runScan(req, {

@@ -1,4 +1,4 @@
-import { payloadText, scannerInfo } from "../../commands/rules2scan.js";
+import { payloadText } from "../../commands/rules2scan.js";
 import type { ScanGroup } from "../../sinks/patchmon/scans.js";
 import type { StoredScan } from "./outbox.js";
 
@@ -24,5 +24,3 @@ export function scanPayloads(groups: ScanGroup[], o: { scanType: StoredScan["sca
       return p;
     });
 }
-
-export { scannerInfo };

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
-import { Agent, type Dispatcher } from "undici";
-import { shrinkScan } from "../../sinks/patchmon/delivery.js";
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { packageVersion } from "../../cli/fast-path.js";
 import { sleep, type Clock } from "./clock.js";
 
@@ -38,16 +38,18 @@ const PACING_MARGIN_MS = 1_000;
  * POSTs to the PatchMon server with the agent's headers, one request per
  * call (the outbox decides about retries), paced under the server's limit
  * of 10 uploads a minute per API id: it waits rather than collect 429s.
+ * Node's own http client, not undici: a few requests an hour do not need
+ * a pool, and undici would add ~15 MB to an agent that must idle in 60 MB.
  */
 export class Uploader {
-  private readonly agent: Agent;
+  private readonly agent: HttpAgent;
   private readonly base: URL;
   private sentAt: number[] = [];
   private readonly headers: Record<string, string>;
 
   constructor(private readonly opts: UploaderOptions) {
     this.base = new URL(opts.server);
-    this.agent = new Agent({ connections: 1, connect: { rejectUnauthorized: !opts.skipSslVerify }, keepAliveTimeout: 10_000 });
+    this.agent = this.base.protocol === "https:" ? new HttpsAgent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: !opts.skipSslVerify }) : new HttpAgent({ keepAlive: true, maxSockets: 1 });
     this.headers = { "content-type": "application/json", "user-agent": `compliance-agent/${packageVersion()}`, "x-api-id": opts.apiId, "x-api-key": opts.apiKey };
     if (opts.pacingFile) {
       try {
@@ -63,11 +65,9 @@ export class Uploader {
     return `${this.base.pathname.replace(/\/$/, "")}${p}`;
   }
 
-  private closed: Promise<void> | null = null;
-
   close(): Promise<void> {
-    this.closed ??= this.agent.close();
-    return this.closed;
+    this.agent.destroy();
+    return Promise.resolve();
   }
 
   /** One upload body (the host head and its scans), slimmed down and sent again once if too large. */
@@ -76,17 +76,18 @@ export class Uploader {
     let slimmed = false;
     for (;;) {
       if (Buffer.byteLength(body) > this.opts.maxBodyBytes && !slimmed) {
-        ({ body, slimmed } = this.slim(payload, body));
+        ({ body, slimmed } = await this.slim(payload, body));
         continue;
       }
       const r = await this.post("/api/v1/compliance/scans", body, signal, true);
       if (r.kind !== "too-big") return r;
       if (slimmed) return { kind: "refused", why: `${r.why}, even without raw_output and with descriptions trimmed` };
-      ({ body, slimmed } = this.slim(payload, body));
+      ({ body, slimmed } = await this.slim(payload, body));
     }
   }
 
-  private slim(payload: Json & { scans: Json[] }, body: string): { body: string; slimmed: true } {
+  private async slim(payload: Json & { scans: Json[] }, body: string): Promise<{ body: string; slimmed: true }> {
+    const { shrinkScan } = await import("../../sinks/patchmon/delivery.js");
     const smaller = JSON.stringify({ ...payload, scans: payload.scans.map(shrinkScan) });
     this.opts.warn(`upload of ${Buffer.byteLength(body)} bytes is over the server's body limit: sending it without raw_output and with descriptions and rationales trimmed (${Buffer.byteLength(smaller)} bytes)`);
     return { body: smaller, slimmed: true };
@@ -95,30 +96,16 @@ export class Uploader {
   /** A request to the server; `paced` ones count against the upload limit. */
   async post(path: string, body: string, signal: AbortSignal, paced: boolean): Promise<UploadOutcome | { kind: "too-big"; why: string }> {
     if (paced && !(await this.pace(signal))) return { kind: "parked" };
-    let res: Dispatcher.ResponseData;
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs ?? 30_000);
+    let res: { status: number; headers: IncomingHttpHeaders; text: string };
     try {
-      res = await this.agent.request({
-        origin: this.base.origin,
-        path: this.path(path),
-        method: "POST",
-        headers: this.headers,
-        body,
-        signal: AbortSignal.any([signal, timeout]),
-      });
+      res = await this.request(path, body, signal);
     } catch (err) {
       if (signal.aborted) return { kind: "parked" };
-      const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
-      return { kind: "later", why: timeout.aborted ? "no answer within 30 s" : `${e.cause?.code ?? e.code ?? ""} ${e.cause?.message ?? e.message}`.trim() };
+      const e = err as NodeJS.ErrnoException;
+      return { kind: "later", why: `${e.code ?? ""} ${e.message}`.trim() };
     }
-    let text = "";
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      if (signal.aborted) return { kind: "parked" };
-      return { kind: "later", why: `answer cut short: ${(err as Error).message}` };
-    }
-    const status = res.statusCode;
+    const { text } = res;
+    const status = res.status;
     const said = `HTTP ${status}${text.trim() ? `: ${text.trim().slice(0, 160)}` : ""}`;
     if (status === 200) return { kind: "accepted", status, body: text };
     if (status === 413 || (status === 400 && /Invalid JSON body/i.test(text))) return { kind: "too-big", why: said };
@@ -126,6 +113,31 @@ export class Uploader {
     if (status === 429) return { kind: "later", why: said, afterMs: retryAfterMs(res.headers["retry-after"], this.opts.clock.now()) ?? this.opts.windowMs };
     if (status >= 500 || status === 408) return { kind: "later", why: said };
     return { kind: "refused", why: said };
+  }
+
+  /** One POST; rejects on a connection error, a time-out (30 s) or the signal. */
+  private request(path: string, body: string, signal: AbortSignal): Promise<{ status: number; headers: IncomingHttpHeaders; text: string }> {
+    const timeoutMs = this.opts.timeoutMs ?? 30_000;
+    const send = this.base.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(
+        { host: this.base.hostname, port: this.base.port || undefined, path: this.path(path), method: "POST", agent: this.agent, signal, headers: { ...this.headers, "content-length": Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on("data", (c: Buffer) => {
+            // the answer is a short JSON; more is not read into memory
+            if ((size += c.length) <= 1024 * 1024) chunks.push(c);
+          });
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString("utf8") }));
+          res.on("error", reject);
+          res.on("aborted", () => reject(new Error("answer cut short")));
+        },
+      );
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: "ETIMEDOUT" })));
+      req.on("error", reject);
+      req.end(body);
+    });
   }
 
   /** Waits until one more upload stays within the limit; false when stopped meanwhile. */
