@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { StandInServer } from "./helpers/patchmon-server.js";
-import { FAKE_PROFILE, agentHome, startAgent, type RunningAgent } from "./helpers/agent.js";
+import { FAKE_PROFILE, agentHome, startAgent, started, type RunningAgent } from "./helpers/agent.js";
 import { complianceHash } from "../src/services/agent/hash.js";
-import { sh } from "./helpers/run.js";
+import { sh, shAsync } from "./helpers/run.js";
 
 const servers: StandInServer[] = [];
 const agents: RunningAgent[] = [];
@@ -116,6 +116,56 @@ describe("compliance-agent run: on-demand scans over the WebSocket", () => {
     await s.waitFor("the new interval", () => schedule().trigger === "every 240 min");
     // not run yet: the first scan is still an hour after start
     expect(Date.parse(schedule().next) - Date.now()).toBeGreaterThan(30 * 60_000);
+  });
+
+  it("keep-alive: a silent server is dropped at the agent's read deadline; the agent reconnects, and pings keep it", async () => {
+    const s = await server({ pingMs: 200, readDeadlineMs: 5_000 });
+    // the agent pings every 0.3 s and gives up after 1 s of silence
+    const home = agentHome(s, { agentYaml: "ws_ping_seconds: 0.3\nws_read_deadline_seconds: 1\nreconnect_max_seconds: 1" });
+    const a = agent(home, ["run"], { server: s });
+    await s.waitFor("the agent's WebSocket", () => s.connected);
+    s.freeze();
+    await s.waitFor("a new connection", () => s.wsConnections.length === 2 && s.connected, 10_000);
+    expect(a.log()).toMatch(/nothing from the server for 1 s; dropping the connection/);
+    expect(a.log()).toMatch(/reconnecting in 1 s/);
+    // pings both ways: the connection stays, well past the agent's deadline
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(s.wsConnections).toHaveLength(2);
+    expect(s.connected).toBe(true);
+  });
+
+  it("keep-alive: a silent agent is dropped at the server's read deadline, and reconnects", async () => {
+    const s = await server({ pingMs: 60_000, readDeadlineMs: 1_000 });
+    const home = agentHome(s, { agentYaml: "ws_ping_seconds: 60\nreconnect_max_seconds: 1" });
+    const a = agent(home, ["run"], { server: s });
+    await s.waitFor("the agent's WebSocket", () => s.connected);
+    // no pings either way: the server's 1 s deadline drops it; the agent dials again
+    await s.waitFor("a new connection", () => s.wsConnections.length >= 2, 10_000);
+    expect(a.log()).toMatch(/websocket: lost/);
+  });
+
+  it("a wrong API key: the server refuses the WebSocket with 401, the agent says so and keeps trying", async () => {
+    const s = await server();
+    const home = agentHome(s, { apiKey: "not-the-key" });
+    const a = agent(home, ["run"], { server: s });
+    await s.waitFor("two refusals", () => (a.log().match(/HTTP 401 \(credentials refused\)/g) ?? []).length >= 2, 10_000);
+    expect(s.wsConnections).toHaveLength(0);
+  });
+
+  it("status --follow follows a scan from start to end", async () => {
+    const s = await server();
+    const home = agentHome(s);
+    const a = agent(home, ["run"], { server: s, env: { FAKE_OSCAP_DELAY: "0.2" } });
+    await started(a, s);
+    await s.waitFor("the agent's WebSocket", () => s.connected);
+    const follow = shAsync(`compliance-agent status --follow --config ${home.config}`);
+    s.send({ type: "compliance_scan", profile_type: "openscap" });
+    const r = await follow;
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^openscap xccdf_org\.ssgproject\.content_profile_fake \(on-demand\): (started|evaluating)/);
+    expect(lines.some((l) => /evaluating \d+% Evaluating rule \d of 5/.test(l))).toBe(true);
+    expect(lines.at(-1)).toMatch(/completed 100% Scan completed! Score: 50\.0%/);
   });
 
   it("cancel kills the scanner and its children, removes the temp files and reports cancelled", async () => {

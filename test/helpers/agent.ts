@@ -36,7 +36,7 @@ export interface AgentHome {
  * A private config.yml, credentials.yml, state directory and (unless the
  * real one is wanted) a fake oscap on PATH, for an agent talking to `server`.
  */
-export function agentHome(server: StandInServer, o: { yaml?: (datastream: string) => string; agentYaml?: string; realOscap?: boolean; datastream?: string; contentDirs?: string[] } = {}): AgentHome {
+export function agentHome(server: StandInServer, o: { yaml?: (datastream: string) => string; agentYaml?: string; realOscap?: boolean; datastream?: string; contentDirs?: string[]; apiKey?: string } = {}): AgentHome {
   const dir = mkdtempSync(join(tmpdir(), "cp-agent-"));
   const stateDir = join(dir, "state");
   const bin = join(dir, "bin");
@@ -45,7 +45,7 @@ export function agentHome(server: StandInServer, o: { yaml?: (datastream: string
   if (!o.realOscap) symlinkSync(join(ROOT, "test/helpers/fake-oscap.sh"), join(bin, "oscap"));
   const datastream = o.datastream ?? join(dir, "ssg-fake1-ds.xml");
   if (!o.datastream) writeFileSync(datastream, FAKE_DS);
-  writeFileSync(join(dir, "credentials.yml"), `api_id: ${server.opts.apiId}\napi_key: ${server.opts.apiKey}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, "credentials.yml"), `api_id: ${server.opts.apiId}\napi_key: ${o.apiKey ?? server.opts.apiKey}\n`, { mode: 0o600 });
   const config = join(dir, "config.yml");
   writeFileSync(
     config,

@@ -98,6 +98,15 @@ export class StandInServer extends EventEmitter {
     await this.start(this.port);
   }
 
+  /** Stops reading from the agent's connection and pinging it: to the agent, a server gone silent. */
+  freeze(): void {
+    const ws = this.agentSocket as unknown as { _socket?: Socket } | null;
+    ws?._socket?.pause();
+    this.frozen = true;
+  }
+
+  private frozen = false;
+
   get connected(): boolean {
     return this.agentSocket !== null;
   }
@@ -170,7 +179,8 @@ export class StandInServer extends EventEmitter {
         deadline = setTimeout(() => ws.terminate(), this.opts.readDeadlineMs);
       };
       rearm();
-      const pinger = setInterval(() => ws.ping(), this.opts.pingMs);
+      this.frozen = false;
+      const pinger = setInterval(() => !this.frozen && ws.ping(), this.opts.pingMs);
       ws.on("pong", rearm);
       ws.on("ping", rearm);
       ws.on("message", (data) => {

@@ -77,6 +77,7 @@ export class AgentSocket {
     });
     this.ws = ws;
     let why = "closed";
+    let answered = false;
     ws.on("open", () => {
       this.backoffMs = 1_000;
       this.connected = true;
@@ -85,6 +86,7 @@ export class AgentSocket {
       this.opts.onOpen();
     });
     ws.on("unexpected-response", (_req, res) => {
+      answered = true;
       why = `the server answered the upgrade with HTTP ${res.statusCode}${res.statusCode === 401 ? " (credentials refused)" : ""}`;
       res.resume();
       ws.terminate();
@@ -103,7 +105,10 @@ export class AgentSocket {
     });
     ws.on("ping", () => this.rearm());
     ws.on("pong", () => this.rearm());
-    ws.on("error", (err) => (why = err.message));
+    // after an HTTP answer, terminate()'s own error says less than the answer did
+    ws.on("error", (err) => {
+      if (!answered) why = err.message;
+    });
     ws.on("close", (code, reason) => {
       const was = this.connected;
       this.connected = false;
