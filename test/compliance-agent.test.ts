@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { StandInServer } from "./helpers/patchmon-server.js";
 import { FAKE_PROFILE, agentHome, startAgent, started, type RunningAgent } from "./helpers/agent.js";
 import { complianceHash } from "../src/services/agent/hash.js";
 import { sh, shAsync } from "./helpers/run.js";
+import { FIXTURES, ROOT } from "./helpers/paths.js";
+import { dockerbenchToRules } from "../src/commands/dockerbench2rules.js";
 
 const servers: StandInServer[] = [];
 const agents: RunningAgent[] = [];
@@ -83,6 +85,27 @@ describe("compliance-agent run: on-demand scans over the WebSocket", () => {
     s.send({ type: "compliance_trigger", profile: "No such profile, surely", request_id: "req-43" });
     await s.waitFor("refusal", () => s.progress.find((p) => p.request_id === "req-43"));
     expect(s.progress.find((p) => p.request_id === "req-43")).toMatchObject({ phase: "failed", error: expect.stringMatching(/unknown profile/) });
+  });
+
+  it("profile_type all runs OpenSCAP, then Docker Bench, one upload each", async () => {
+    const s = await server();
+    const script = join(ROOT, "test/helpers/fake-docker-bench.sh");
+    const yaml = (ds: string) => `compliance:\n  openscap:\n    profile: ${FAKE_PROFILE}\n    datastream: ${ds}\n  docker_bench:\n    enabled: true\n    script: ${script}`;
+    const home = agentHome(s, { yaml });
+    const log = join(FIXTURES, "dockerbench/v1.3.6-remediation__giuslock.json");
+    agent(home, ["run"], { server: s, env: { FAKE_DOCKER_BENCH_LOG: log } });
+    await s.waitFor("the agent's WebSocket", () => s.connected);
+    s.send({ type: "compliance_scan", profile_type: "all", openscap_enabled: true, docker_bench_enabled: true });
+    await s.waitFor("two uploads, two completions", () => s.uploads.length === 2 && s.progress.filter((p) => p.phase === "completed").length === 2);
+    expect(s.uploads.map((u) => u.payload.scans[0].profile_type)).toEqual(["openscap", "docker-bench"]);
+    const counts: Record<string, number> = { pass: 0, fail: 0, warn: 0, skip: 0, notapplicable: 0, error: 0 };
+    let total = 0;
+    for await (const r of dockerbenchToRules(createReadStream(log), { target: "x" })) {
+      counts[r.status]++;
+      total++;
+    }
+    expect(s.uploads[1].payload.scans[0]).toMatchObject({ profile_name: "docker-bench-security", total_rules: total, passed: counts.pass, failed: counts.fail + counts.error, warnings: counts.warn, skipped: counts.skip });
+    expect(s.progress.filter((p) => p.phase === "started").map((p) => p.profile_name)).toEqual([FAKE_PROFILE, "docker-bench-security"]);
   });
 
   it("refuses a profile_id the server would refuse, and an unknown profile_type", async () => {
