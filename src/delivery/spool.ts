@@ -301,8 +301,8 @@ export class Spool {
   /** Appends one record (a line without a newline); resolves with its id once it is durable. */
   append(line: string): Promise<SpoolId> {
     if (this.failed) return Promise.reject(this.failed);
-    if (this.closing) return Promise.reject(new PipeError("E_INTERNAL", "spool is closed"));
-    if (line.includes("\n")) return Promise.reject(new PipeError("E_INTERNAL", "a spool record cannot contain a newline"));
+    if (this.closing) return Promise.reject(new Error("spool is closed"));
+    if (line.includes("\n")) return Promise.reject(new Error("a spool record cannot contain a newline"));
     const bytes = framedLength(line);
     if (bytes > this.maxBytes) {
       return Promise.reject(new PipeError("E_USAGE", `a record of ${bytes} bytes is larger than the spool's maximum of ${this.maxBytes} bytes`, { position: { source: this.dir } }));
@@ -380,8 +380,8 @@ export class Spool {
    */
   ack(id: SpoolId): Promise<void> {
     if (this.failed) return rejected(this.failed);
-    if (this.closing) return rejected(new PipeError("E_INTERNAL", "spool is closed"));
-    if (!Number.isSafeInteger(id) || id < 0 || id >= this.nextId) return rejected(new PipeError("E_INTERNAL", `no spool record has id ${id}`));
+    if (this.closing) return rejected(new Error("spool is closed"));
+    if (!Number.isSafeInteger(id) || id < 0 || id >= this.nextId) return rejected(new Error(`no spool record has id ${id}`));
     if (!this.done.add(id)) {
       // acked before: durable once the batch it is in is written, whichever that is
       if (this.acks.ids.length) return this.acks.done.promise;

@@ -5,7 +5,7 @@ import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PipeError } from "../../errors.js";
 import { EXIT_NO_SCANNER, dockerBenchArgs, oscapArgs } from "../../commands/scan-run.js";
-import { xccdfToRules } from "../../commands/xccdf2rules.js";
+import { xccdfToRules } from "../../readers/xccdf/document.js";
 import { dockerbenchToRules } from "../../commands/dockerbench2rules.js";
 import { findDatastreams, matchesHost, profileId, run, which } from "../../scanners/scap-content.js";
 import { ScanGroups } from "../../sinks/patchmon/scans.js";
