@@ -138,8 +138,8 @@ describe("enrich-owner with a real grouptest program", () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('{"target":"a","tags":null}\n[1]\nnot json\n{"target":"web1.b","tags":{"operator":"","team":"webops"}}\n');
     expect(r.stderr.split("\n")).toEqual([
-      "enrich-owner: stdin: line 2: not a JSON object; passed through unchanged",
-      expect.stringMatching(/^enrich-owner: stdin: line 3: not JSON: .*; passed through unchanged$/),
+      "enrich-owner: stdin: line 2: not a JSON object (an array); passed through unchanged",
+      expect.stringMatching(/^enrich-owner: stdin: line 3: not JSON \(.*\); passed through unchanged$/),
       "enrich-owner: stdin: 2 line(s) were not JSON objects: passed through without an owner",
       "",
     ]);

@@ -1,6 +1,7 @@
 import { PipeError } from "../errors.js";
 import { openInputs } from "../streams/input.js";
 import { readLines } from "../streams/lines.js";
+import { parseJsonObject } from "../streams/ndjson.js";
 import { mapOrdered } from "../streams/ordered.js";
 import { runCli, writeRecords, type CommandSpec } from "../cli/run.js";
 import { Grouptest, type LookupFailure, type TeamAnswer } from "../readers/mig/grouptest.js";
@@ -45,19 +46,15 @@ export async function* enrichOwner(chunks: AsyncIterable<Buffer | string>, opts:
   async function* records() {
     for await (const line of readLines(chunks, { source: opts.source })) {
       if (!line.text.trim()) continue;
-      let record: unknown;
-      let problem: string | null = null;
+      let record: Record<string, unknown> | string;
       try {
-        record = JSON.parse(line.text);
-        if (record === null || typeof record !== "object" || Array.isArray(record)) problem = "not a JSON object";
-      } catch (cause) {
-        problem = `not JSON: ${(cause as Error).message}`;
-      }
-      if (problem) {
+        record = parseJsonObject(line.text);
+      } catch (problem) {
         bad++;
-        opts.onBadLine?.(`${opts.source ?? "stdin"}: line ${line.number}: ${problem}; passed through unchanged`);
-        yield line.text;
-      } else yield record as Record<string, unknown>;
+        opts.onBadLine?.(`${opts.source ?? "stdin"}: line ${line.number}: ${(problem as Error).message}; passed through unchanged`);
+        record = line.text;
+      }
+      yield record;
     }
   }
   const enrich = async (record: Record<string, unknown> | string): Promise<{ out: Record<string, unknown> | string; failure?: LookupFailure }> => {
