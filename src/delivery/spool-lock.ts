@@ -1,18 +1,10 @@
 import { openSync, writeSync, closeSync, readFileSync, unlinkSync, renameSync, linkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { PipeError } from "../errors.js";
+import { processAlive } from "../util/process-alive.js";
 
 export const LOCK_FILE = "lock";
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but is someone else's
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function holder(path: string): number | undefined {
   try {
@@ -53,7 +45,7 @@ export function lockSpoolDir(dir: string, onStale: (pid: number | undefined) => 
       }
     }
     const pid = holder(path);
-    if (attempt >= 3 || (pid === undefined ? !leftLongAgo(path) : pid === process.pid || alive(pid))) {
+    if (attempt >= 3 || (pid === undefined ? !leftLongAgo(path) : pid === process.pid || processAlive(pid))) {
       throw new PipeError("E_USAGE", `spool directory is in use${pid ? ` by process ${pid}` : ""} (remove ${path} if no sender is using it)`, { position: { source: dir } });
     }
     try {

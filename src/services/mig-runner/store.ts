@@ -14,6 +14,7 @@ import { mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/p
 import { join } from "node:path";
 import { goIdString } from "../../util/go-json.js";
 import { decodeGo, encodeGo, RUNNER_RESULT, type RunnerResult } from "./go-struct.js";
+import { processAlive } from "../../util/process-alive.js";
 
 export interface InflightRecord {
   job: string;
@@ -137,7 +138,7 @@ export class Store {
       } catch {
         const owner = Number((await readFile(file, "utf8").catch(() => "")).trim());
         if (owner === process.pid) return true;
-        if (owner > 0 && alive(owner)) return false;
+        if (owner > 0 && processAlive(owner)) return false;
         await rm(file, { force: true });
       }
     }
@@ -149,11 +150,3 @@ export class Store {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
