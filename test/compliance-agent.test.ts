@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createReadStream, existsSync, readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { createReadStream, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StandInServer } from "./helpers/patchmon-server.js";
 import { FAKE_PROFILE, agentHome, startAgent, started, type RunningAgent } from "./helpers/agent.js";
 import { complianceHash } from "../src/services/agent/hash.js";
 import { sh, shAsync } from "./helpers/run.js";
-import { FIXTURES, ROOT } from "./helpers/paths.js";
+import { BIN, FIXTURES, ROOT } from "./helpers/paths.js";
 import { dockerbenchToRules } from "../src/commands/dockerbench2rules.js";
 
 const servers: StandInServer[] = [];
@@ -178,15 +179,22 @@ describe("compliance-agent run: on-demand scans over the WebSocket", () => {
   it("status --follow follows a scan from start to end", async () => {
     const s = await server();
     const home = agentHome(s);
-    const a = agent(home, ["run"], { server: s, env: { FAKE_OSCAP_DELAY: "0.2" } });
-    await started(a, s);
+    // the scan waits at its last rule until the follower has shown it running: no race with the follower's start
+    const gate = join(home.dir, "gate");
+    agent(home, ["run"], { server: s, env: { FAKE_OSCAP_GATE: gate } });
     await s.waitFor("the agent's WebSocket", () => s.connected);
-    const follow = shAsync(`compliance-agent status --follow --config ${home.config}`);
     s.send({ type: "compliance_scan", profile_type: "openscap" });
-    const r = await follow;
-    expect(r.status, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toMatch(/^openscap xccdf_org\.ssgproject\.content_profile_fake \(on-demand\): (started|evaluating)/);
+    await s.waitFor("evaluating", () => s.progress.some((p) => p.phase === "evaluating"));
+    let out = "";
+    const follow = spawn("sh", ["-c", `compliance-agent status --follow --config ${home.config}`], { env: { ...process.env, PATH: `${BIN}:${process.env.PATH}` } });
+    follow.stdout.setEncoding("utf8").on("data", (d: string) => {
+      out += d;
+      if (/evaluating/.test(out)) writeFileSync(gate, "");
+    });
+    const status = await new Promise<number | null>((resolve) => follow.on("close", resolve));
+    expect(status).toBe(0);
+    const lines = out.trim().split("\n");
+    expect(lines[0]).toMatch(/^openscap xccdf_org\.ssgproject\.content_profile_fake \(on-demand\): started/);
     expect(lines.some((l) => /evaluating \d+% Evaluating rule \d of 5/.test(l))).toBe(true);
     expect(lines.at(-1)).toMatch(/completed 100% Scan completed! Score: 50\.0%/);
   });

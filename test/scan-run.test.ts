@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ResultWords } from "../src/commands/scan-run.js";
+import { ResultWords } from "../src/scanners/run.js";
 
 describe("scan-run's count of oscap's result lines", () => {
   it("reads both of oscap's per-rule forms: the text lines and --progress's rule:word", () => {

@@ -4,7 +4,7 @@ import { PATCHMON_CONFIG } from "../sinks/patchmon/settings.js";
 import { loadConfig, type AgentConfig } from "../services/agent/config.js";
 import { ComplianceAgent } from "../services/agent/agent.js";
 import { resolveProfile } from "../services/agent/capabilities.js";
-import { formatStatus, isAlive, progressLine, readStatus } from "../services/agent/status.js";
+import { formatStatus, isAlive, progressLine, readStatus, scanKey, type ProgressEntry } from "../services/agent/status.js";
 import type { ScanRequest } from "../services/agent/scan-runner.js";
 
 interface Args {
@@ -67,21 +67,28 @@ async function showStatus(args: Args, io: Io): Promise<void> {
     io.stdout.write(args.json ? `${JSON.stringify({ ...s, running: isAlive(s.pid) && !s.stopped_at })}\n` : formatStatus(s, isAlive(s.pid)));
     return;
   }
-  // follow the running scan (or the next one) to its end
+  // follow the running scan (or the next one) to its end: its phase changes from the trail (none is
+  // missed however late this reads), the per-rule messages as often as it reads
+  let following = s.current ? scanKey(s.current) : null;
+  let printed = 0;
   let seen = "";
-  let started = Boolean(s.current);
+  const show = (p: ProgressEntry) => {
+    const line = progressLine(p);
+    if (line !== seen) io.stdout.write(`${args.json ? JSON.stringify(p) : line}\n`);
+    seen = line;
+  };
   for (;;) {
     const now = read();
     if (!now || now.stopped_at || !isAlive(now.pid)) throw new PipeError("E_IO", "the agent is not running");
-    const p = now.current ?? (started ? now.last : null);
-    if (p) {
-      const line = progressLine(p);
-      if (line !== seen) io.stdout.write(`${args.json ? JSON.stringify(p) : line}\n`);
-      seen = line;
-      started = true;
+    following ??= now.current ? scanKey(now.current) : null;
+    if (following) {
+      const trail = now.trail_of === following ? (now.trail ?? []) : [];
+      for (; printed < trail.length; printed++) show(trail[printed]);
+      const running = now.current && scanKey(now.current) === following;
+      if (running) show(now.current!);
+      else return;
     }
-    if (started && !now.current) return;
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

@@ -11,7 +11,7 @@ import { Uploader } from "./upload.js";
 import { Courier } from "./courier.js";
 import { AgentSocket } from "./ws-client.js";
 import { ProgressReporter, type Phase, type ProgressMessage } from "./progress.js";
-import { StatusFile, type AgentStatus } from "./status.js";
+import { StatusFile, TRAIL_MAX, scanKey, type AgentStatus } from "./status.js";
 import { detectScanners, resolveProfile, validProfileId, type Detected } from "./capabilities.js";
 import type { ScanRequest, ScannerKind } from "./scan-runner.js";
 import { complianceHash } from "./hash.js";
@@ -466,8 +466,12 @@ export class ComplianceAgent {
     const over = m.phase === "completed" || m.phase === "failed" || m.phase === "cancelled";
     const current = this.status.status.current;
     // a scan's "completed" can come after the next scan started (its upload finished later)
-    if (over) this.status.update({ last: entry, current: current && current.profile_name !== m.profile_name ? current : null });
-    else this.status.update({ current: entry });
+    const key = scanKey(entry);
+    const st = this.status.status;
+    const trail = st.trail_of === key && st.trail ? st.trail : [];
+    if (trail.length < TRAIL_MAX && trail.at(-1)?.phase !== m.phase) trail.push(entry);
+    if (over) this.status.update({ last: entry, current: current && current.profile_name !== m.profile_name ? current : null, trail, trail_of: key });
+    else this.status.update({ current: entry, trail, trail_of: key });
   }
 
   // ---- delivery ----

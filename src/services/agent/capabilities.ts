@@ -1,4 +1,4 @@
-import type { Capabilities } from "../../commands/scan-detect.js";
+import type { Capabilities } from "../../scanners/detect.js";
 import { profileId } from "../../scanners/scap-content.js";
 
 export type { Capabilities };
@@ -11,7 +11,7 @@ export interface Detected {
 }
 
 export async function detectScanners(contentDirs: string[], warn: (m: string) => void): Promise<Detected> {
-  const { detect } = await import("../../commands/scan-detect.js");
+  const { detect } = await import("../../scanners/detect.js");
   const { scannerInfo } = await import("../../commands/rules2scan.js");
   const capabilities = await detect({ contentDirs, concurrency: 1, onWarning: warn });
   return { capabilities, scannerInfo: scannerInfo(capabilities as unknown as Record<string, unknown>), at: new Date().toISOString() };

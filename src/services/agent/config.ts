@@ -5,7 +5,7 @@ import { Cron } from "croner";
 import { PipeError } from "../../errors.js";
 import { patchmonSettings, PATCHMON_CONFIG } from "../../sinks/patchmon/settings.js";
 import { CONTENT_DIRS } from "../../scanners/scap-content.js";
-import { DOCKER_BENCH_IMAGE } from "../../commands/scan-run.js";
+import { DOCKER_BENCH_IMAGE } from "../../scanners/run.js";
 
 /** `true` scans on a schedule and on demand; `"on-demand"` only when the server asks; `false` never. */
 export type ComplianceMode = "on" | "on-demand" | "off";

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PipeError } from "../../errors.js";
-import { EXIT_NO_SCANNER, dockerBenchArgs, oscapArgs } from "../../commands/scan-run.js";
+import { EXIT_NO_SCANNER, dockerBenchArgs, oscapArgs } from "../../scanners/run.js";
 import { xccdfToRules } from "../../readers/xccdf/document.js";
 import { dockerbenchToRules } from "../../commands/dockerbench2rules.js";
 import { findDatastreams, matchesHost, profileId, run, which } from "../../scanners/scap-content.js";

@@ -14,6 +14,14 @@ export interface AgentStatus {
   schedules: Record<string, { trigger: string; next: string | null }>;
   /** The scan running now, with its latest progress message. */
   current: (ProgressMessage & { scanner: string; scan_type: string; started_at: string }) | null;
+  /**
+   * The phase changes of the scan named by trail_of (its started_at and
+   * profile), in order, so that `status --follow` misses none however seldom
+   * it reads (per-rule messages are only in `current`: the file is rewritten
+   * on each, so it stays small). Kept until the next scan starts.
+   */
+  trail?: ProgressEntry[];
+  trail_of?: string;
   /** How the last scan ended. */
   last: (ProgressMessage & { scanner: string; scan_type: string; started_at: string }) | null;
   outbox: { dir: string; count: number; bytes: number; max_bytes: number; last_error: string | null; last_error_at: string | null };
@@ -22,7 +30,16 @@ export interface AgentStatus {
   scanner_info: Record<string, unknown> | null;
 }
 
+export type ProgressEntry = ProgressMessage & { scanner: string; scan_type: string; started_at: string };
+
 export const STATUS_FILE = "status.json";
+/** A bound on the trail, whatever a scanner reports. */
+export const TRAIL_MAX = 100;
+
+/** Which scan a progress entry belongs to. */
+export function scanKey(p: { started_at: string; profile_name?: string }): string {
+  return `${p.started_at}|${p.profile_name ?? ""}`;
+}
 
 /** The running agent's status, rewritten whole (temp name, rename) on every change so a reader never sees half of it. */
 export class StatusFile {
@@ -55,14 +72,7 @@ export function readStatus(stateDir: string): AgentStatus | null {
   }
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+export { processAlive as isAlive } from "../../util/process-alive.js";
 
 /** `compliance-agent status` as text, one fact a line. */
 export function formatStatus(s: AgentStatus, alive: boolean): string {
