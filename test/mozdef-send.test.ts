@@ -225,13 +225,16 @@ describe("mozdef-send over HTTP against a real server", () => {
   });
 
   it("SIGTERM: stops reading, dead-letters what is in flight, exits 143, loses nothing", async () => {
-    server = await startServer(() => "hang");
+    let received = 0;
+    server = await startServer(() => (received++, "hang"));
     const w = workdir();
     let pid = 0;
     const input = join(w.dir, "in.ndjson");
     writeFileSync(input, events(20));
     const run = shAsync(`exec mozdef-send --url ${server.url}/events --concurrency 2 --timeout 3 --stats --dead-letter ${w.dead} ${input}`, { onSpawn: (p) => (pid = p) });
-    await new Promise((r) => setTimeout(r, 800));
+    // signalled once both requests are in flight (not after a fixed wait, which a slow start outlasts)
+    for (const start = Date.now(); received < 2 && Date.now() - start < 30_000; ) await new Promise((r) => setTimeout(r, 20));
+    expect(received).toBeGreaterThanOrEqual(2);
     process.kill(pid, "SIGTERM");
     const r = await run;
     expect(r.status).toBe(143);
