@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN } from "./helpers/paths.js";
@@ -119,12 +119,13 @@ describe.skipIf(skip)("scan-detect and scan-run with the real oscap", () => {
     const tmp = mkdtempSync(join(tmpdir(), "cp-scanrun-"));
     // a stand-in oscap that takes its time, so the signal surely lands mid-scan
     const fake = mkdtempSync(join(tmpdir(), "cp-fakeoscap-"));
-    writeFileSync(join(fake, "oscap"), `#!/bin/sh\necho $$ > ${fake}/pid\ntrap 'echo TERM > ${fake}/got; kill $!; exit 143' TERM\nsleep 30 & wait\n`, { mode: 0o755 });
+    writeFileSync(join(fake, "oscap"), `#!/bin/sh\ntrap 'echo TERM > ${fake}/got; kill $!; exit 143' TERM\necho $$ > ${fake}/pid\nsleep 30 & wait\n`, { mode: 0o755 });
     const child = spawn(`${BIN}/scan-run`, ["openscap", "--profile", "anssi_np_nt28_high", "--datastream", SSG_DEBIAN11], { env: { ...process.env, TMPDIR: tmp, PATH: `${fake}:${process.env.PATH}` } });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
     child.stdout.resume();
-    await new Promise((r) => setTimeout(r, 700));
+    // signalled once the stand-in oscap runs (it writes its pid first), not after a fixed wait
+    for (const start = Date.now(); !existsSync(join(fake, "pid")) && Date.now() - start < 30_000; ) await new Promise((r) => setTimeout(r, 20));
     expect(readdirSync(tmp).length).toBe(1);
     child.kill("SIGTERM");
     const code = await new Promise((r) => child.on("close", r));
