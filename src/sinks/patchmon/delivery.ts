@@ -2,6 +2,7 @@ import { HttpSender, sleep } from "../../delivery/http.js";
 import { DELIVERED, failed, httpOutcome, type Failure, type Outcome } from "../../delivery/outcome.js";
 import { parseJsonObject } from "../../streams/ndjson.js";
 import type { Json } from "../../types.js";
+import { slimScan, slimToFit, slimmedHow } from "./slim.js";
 
 /** A line of patchmon-send's input: the real server's body (scans[]) or the spec's single-scan payload. */
 export type PatchmonItem = { kind: "patchmon"; head: Json; scans: Json[] } | { kind: "spec"; payload: Json };
@@ -17,14 +18,9 @@ export function parsePayloadLine(line: string): PatchmonItem {
   throw new Error("neither a PatchMon payload (hostname, scans[]) nor a spec scan payload (profile, summary, results[])");
 }
 
-const TRIM = 512;
-
-/** A scan small enough to go alone: no raw_output, descriptions and rationales trimmed. */
+/** A scan small enough to go alone: no raw_output, remediation cut to its first line, descriptions and rationales trimmed. */
 export function shrinkScan(scan: Json): Json {
-  const { raw_output: _r, ...rest } = scan;
-  const cut = (s: unknown) => (typeof s === "string" && s.length > TRIM ? `${s.slice(0, TRIM)}… [trimmed]` : s);
-  rest.results = ((scan.results as Json[]) ?? []).map((r) => ({ ...r, ...(r.description !== undefined ? { description: cut(r.description) } : {}), ...(r.rationale !== undefined ? { rationale: cut(r.rationale) } : {}) }));
-  return rest;
+  return slimScan(scan, 4);
 }
 
 export interface PatchmonDeliveryOptions {
@@ -103,20 +99,23 @@ export class PatchmonDelivery {
       return;
     }
     const [ref] = refs;
-    const slim = shrinkScan(ref.data);
-    if (JSON.stringify(slim) === JSON.stringify(ref.data)) {
-      fail(ref, failed(`scan '${String(ref.data.profile_name)}' is ${size} bytes, over the server's body limit even alone`, "scan over the server's body limit"));
+    const headBytes = size - Buffer.byteLength(JSON.stringify(ref.data));
+    const slim = slimToFit(ref.data, (bytes) => headBytes + bytes <= this.opts.maxBody);
+    if (!slim.fits) {
+      fail(ref, failed(`scan '${String(ref.data.profile_name)}' is ${size} bytes, over the server's body limit even alone and slimmed down (${headBytes + slim.bytes} bytes)`, "scan over the server's body limit"));
       return;
     }
-    this.opts.warn(`${String(head.hostname)}: scan '${String(ref.data.profile_name)}' (${size} bytes) is over the body limit alone: sending it without raw_output and with descriptions and rationales trimmed to ${TRIM} characters`);
-    await this.sendScans(head, [{ ...ref, data: slim }], fail);
+    this.opts.warn(`${String(head.hostname)}: scan '${String(ref.data.profile_name)}' (${size} bytes) is over the body limit alone: sending it ${slimmedHow(slim.level)} (${headBytes + slim.bytes} bytes)`);
+    await this.sendScans(head, [{ ...ref, data: slim.scan }], fail);
   }
 
   private async sendSpec(payload: Json): Promise<Failure | null> {
     let body = JSON.stringify(payload);
-    if (Buffer.byteLength(body) > this.opts.maxBody) {
-      this.opts.warn(`scan '${String((payload.profile as Json)?.name)}' is over the body limit: sending it without raw_output and with descriptions trimmed`);
-      body = JSON.stringify(shrinkScan(payload));
+    const size = Buffer.byteLength(body);
+    if (size > this.opts.maxBody) {
+      const slim = slimToFit(payload, (bytes) => bytes <= this.opts.maxBody);
+      this.opts.warn(`scan '${String((payload.profile as Json)?.name)}' (${size} bytes) is over the body limit: sending it ${slimmedHow(slim.level)} (${slim.bytes} bytes)`);
+      body = JSON.stringify(slim.scan);
     }
     const r = await this.post(body);
     return r === "too-big" ? failed(`scan of ${Buffer.byteLength(body)} bytes refused as too large even slimmed down (413)`, "scan refused as too large (413)") : r;
