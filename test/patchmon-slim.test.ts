@@ -60,3 +60,41 @@ describe("slimming a scan over the body limit", () => {
     expect(kept(scan.results)).toEqual(kept(rules as unknown as Record<string, unknown>[]));
   });
 });
+
+describe("patchmon-send's memory", () => {
+  it("stays flat (well under the 315 MB of 20 payloads held) on ~100 MB of payloads (one payload held at a time), every scan delivered", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pm-rss-"));
+    const file = join(dir, "payloads.ndjson");
+    const text = "Ensure the permissions are set. ".repeat(35);
+    // 22 bodies of ~4.6 MB, two per host, each just under the 5 MB limit
+    const lines = Array.from({ length: 22 }, (_, n) =>
+      JSON.stringify({
+        hostname: `host${n >> 1}`,
+        machine_id: `m${n >> 1}`,
+        agent_version: "compliance-pipes/0.1.0",
+        os_info: { family: "debian", name: "debian", version: "12" },
+        scans: [{ profile_name: `p${n}`, profile_type: "openscap", status: "completed", score: 50, total_rules: 2000, passed: 1000, failed: 1000, warnings: 0, skipped: 0, not_applicable: 0, started_at: "2024-05-01T10:00:00Z", completed_at: "2024-05-01T10:05:00Z", results: Array.from({ length: 2000 }, (_, i) => ({ rule_ref: `r${n}_${i}`, title: `rule ${i}`, status: i % 2 ? "pass" : "fail", severity: "medium", description: text, remediation: text })) }],
+      }),
+    );
+    writeFileSync(file, lines.join("\n") + "\n");
+    expect(lines.every((l) => Buffer.byteLength(l) < LIMIT)).toBe(true);
+    const total = lines.reduce((n, l) => n + Buffer.byteLength(l), 0);
+    expect(total).toBeGreaterThan(100_000_000);
+    let received = 0;
+    server = await startServer((req) => {
+      received++;
+      const ok = Buffer.byteLength(req.body) <= LIMIT && JSON.parse(req.body).scans.length === 1;
+      req.body = ""; // keep the test's own memory down
+      return { status: ok ? 200 : 413, body: "{}" };
+    });
+    const r = await shAsync(`/usr/bin/time -f "rss %M" patchmon-send --server ${server.url} --per-minute 0 --stats ${file}`, { env: CREDS });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/read 22, sent 22, retried 0, dead-lettered 0/);
+    expect(received).toBe(22);
+    const kb = Number(/rss (\d+)/.exec(r.stderr)?.[1]);
+    expect(kb).toBeGreaterThan(0);
+    // 20 payloads held at once took 315 MB; one at a time measures 175-200 MB, most of it
+    // reading the 4.7 MB lines (a single one alone: 140 MB, Node with nothing read: 70 MB)
+    expect(kb / 1024).toBeLessThanOrEqual(250);
+  }, 120_000);
+});

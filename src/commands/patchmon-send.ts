@@ -50,7 +50,7 @@ export const spec: CommandSpec<Args> = {
       { name: "patchmon-send", args, io, unitSize: 1, concurrency: 1, failures },
       {
         prepare: parsePayloadLine,
-        deliver: delivery ? (items) => delivery.deliver(items) : printTo(io.stdout, (items: PatchmonItem[]) => items.map((it) => `${JSON.stringify(it.kind === "spec" ? it.payload : { ...it.head, scans: it.scans })}\n`).join("")),
+        deliver: delivery ? (items) => delivery.deliver(items) : printTo(io.stdout, (items: PatchmonItem[]) => items.map((it) => `${it.line}\n`).join("")),
         stop: () => sender?.stop(),
         close: async (stats) => {
           await sender?.close();
