@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sh, shAsync } from "./helpers/run.js";
@@ -50,6 +50,7 @@ describe("slimming a scan over the body limit", () => {
     expect(Number(whole.stdout)).toBeGreaterThan(7_000_000);
     server = await limited();
     const r = await shAsync(`patchmon-send --server ${server.url} --per-minute 0 ${join(dir, "payload.ndjson")}`, { env: CREDS });
+    rmSync(dir, { recursive: true });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/is over the body limit alone: sending it without raw_output, remediation cut to its first line/);
     expect(server.accepted.length).toBe(1);
@@ -88,6 +89,7 @@ describe("patchmon-send's memory", () => {
       return { status: ok ? 200 : 413, body: "{}" };
     });
     const r = await shAsync(`/usr/bin/time -f "rss %M" patchmon-send --server ${server.url} --per-minute 0 --stats ${file}`, { env: CREDS });
+    rmSync(dir, { recursive: true });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/read 22, sent 22, retried 0, dead-lettered 0/);
     expect(received).toBe(22);
