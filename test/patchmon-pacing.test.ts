@@ -10,7 +10,7 @@ describe("patchmon-send pacing (--per-minute)", () => {
     const sentAt: number[] = [];
     const sender = { send: async () => (sentAt.push(Date.now()), { ok: true, status: 200, attempts: 1, body: "" }) } as unknown as HttpSender;
     const d = new PatchmonDelivery({ sender, path: "/api/v1/compliance/scans", maxBody: 5e6, perMinute: 2, warn: () => undefined });
-    const spec = (n: number): PatchmonItem => ({ kind: "spec", payload: { profile: { name: `p${n}` }, summary: {}, results: [] } });
+    const spec = (n: number): PatchmonItem => ({ kind: "spec", line: JSON.stringify({ profile: { name: `p${n}` }, summary: {}, results: [] }) });
     const start = Date.now();
     const done = d.deliver([spec(1), spec(2), spec(3), spec(4), spec(5)]);
     await vi.advanceTimersByTimeAsync(200_000);

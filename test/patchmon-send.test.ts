@@ -84,11 +84,11 @@ describe("patchmon-send against a server with PatchMon's rules", () => {
     expect(server.accepted[0].headers["x-api-id"]).toBe("patchmon_abc");
   });
 
-  it("packs one host's payloads into one request when they fit", async () => {
+  it("sends each payload's scans in one request when they fit, one payload at a time", async () => {
     server = await startServer(patchmonServer({ limit: 100, windowMs: 1000, maxBody: 5_000_000 }));
     const r = await shAsync(`patchmon-send --server ${server.url}`, { input: [payload("a", 2), payload("a", 3), payload("b", 1)].join("\n"), env: CREDS });
     expect(r.status, r.stderr).toBe(0);
-    expect(server.all.length).toBe(2);
+    expect(server.all.length).toBe(3);
     expect(acceptedScans(server)).toEqual(["a a-profile-0", "a a-profile-1", "a a-profile-0", "a a-profile-1", "a a-profile-2", "b b-profile-0"]);
   });
 
@@ -99,7 +99,7 @@ describe("patchmon-send against a server with PatchMon's rules", () => {
       const r = await shAsync(`patchmon-send --server ${server.url} --stats`, { input, env: CREDS });
       expect(r.status, r.stderr).toBe(0);
       expect(acceptedScans(server).sort()).toEqual([...expectedScans(["big"], 6), "huge huge-profile-0"].sort());
-      expect(r.stderr).toMatch(/huge: scan 'huge-profile-0' \(\d+ bytes\) is over the body limit alone: sending it without raw_output and with descriptions and rationales trimmed to 512 characters/);
+      expect(r.stderr).toMatch(/huge: scan 'huge-profile-0' \(\d+ bytes\) is over the body limit alone: sending it without raw_output, remediation cut to its first line, descriptions trimmed \(\d+ bytes\)/);
       const huge = server.accepted.map((q) => JSON.parse(q.body)).find((p) => p.hostname === "huge");
       expect(huge.scans[0].results[0].description).toMatch(/… \[trimmed\]$/);
     });

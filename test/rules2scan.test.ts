@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sh } from "./helpers/run.js";
 import { validator } from "./helpers/schema.js";
 import { ScanGroups, specHead, patchmonHead } from "../src/sinks/patchmon/scans.js";
 import type { RuleResult, RuleStatus } from "../src/types.js";
+import { realShapedRules } from "./helpers/real-scan.js";
 
 const validPayload = validator("scan-payload.schema.json");
 
@@ -109,5 +110,45 @@ describe("rules2scan", () => {
     expect(kb).toBeGreaterThan(0);
     // the input is ~70 MB of text; held once as compact results, plus Node itself
     expect(kb / 1024).toBeLessThan(400);
+  });
+
+  it("streams: 500,000 RuleResult lines (1.1 GB) in at most 200 MB, the results waiting in a temporary file that is gone at the end", () => {
+    // 500,000 lines of ~2.2 KB (two 1,000-character texts each), two hosts, three profiles
+    const gen = (n: number) => `const N=${n};const pad="Ensure the permissions are set. ".repeat(32).slice(0,1000);let i=0;function more(){while(i<N){let b=[];for(let k=0;k<200&&i<N;k++,i++)b.push(JSON.stringify({rule_ref:"xccdf_org.ssgproject.content_rule_"+i,title:"Ensure something "+i,severity:"medium",status:i%3?"pass":"fail",scanner:"openscap",target:"h"+(i%2),profile:{id:"p"+(i%3)},test_result_id:"tr",description:pad,remediation:pad}));if(!process.stdout.write(b.join("\\n")+"\\n"))return process.stdout.once("drain",more)}}more()`;
+    const tmp = mkdtempSync(join(tmpdir(), "r2s-tmp-"));
+    const r = sh(`node -e '${gen(500_000)}' | TMPDIR=${tmp} /usr/bin/time -f "%M" rules2scan 2>&1 >/dev/null | tail -1`);
+    const kb = Number(r.stdout.trim());
+    expect(kb, r.stdout + r.stderr).toBeGreaterThan(0);
+    expect(kb / 1024).toBeLessThanOrEqual(200);
+    expect(readdirSync(tmp)).toEqual([]);
+    const small = sh(`node -e '${gen(30)}' | rules2scan | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(s.trim().split("\\n").map(l=>JSON.parse(l).results.length).join(",")))'`);
+    expect(small.stdout.trim()).toBe("5,5,5,5,5,5");
+  }, 180_000);
+
+  it("--format patchmon cuts a host's scans into bodies under --max-body, whole scans in order", () => {
+    const lines = ["p0", "p1", "p2", "p3"].flatMap((p) => Array.from({ length: 20 }, (_, i) => JSON.stringify(rr(i, i % 2 ? "pass" : "fail", { profile: { id: p }, description: "d".repeat(1000) }))));
+    const input = lines.join("\n") + "\n";
+    const cut = sh("rules2scan --format patchmon --max-body 50000", { input });
+    const whole = sh("rules2scan --format patchmon --max-body 0", { input });
+    expect(cut.status, cut.stderr).toBe(0);
+    const bodies = cut.stdout.trim().split("\n");
+    expect(bodies.length).toBe(2);
+    for (const b of bodies) expect(Buffer.byteLength(b)).toBeLessThanOrEqual(50_000);
+    const [one] = whole.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const parts = bodies.map((l) => JSON.parse(l));
+    expect(parts.flatMap((p) => p.scans)).toEqual(one.scans);
+    for (const p of parts) expect({ ...p, scans: [] }).toEqual({ ...one, scans: [] });
+  });
+
+  it("--format patchmon slims a scan too big alone (a 2,000-rule real-shaped scan comes out under 5 MB), and says so", () => {
+    const rules = realShapedRules(2000);
+    const r = sh("rules2scan --format patchmon", { input: rules.map((x) => JSON.stringify(x)).join("\n") });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^rules2scan: \S+: scan '.+' is \d+ bytes alone, over --max-body 5000000: written remediation cut to its first line \(\d+ bytes\)\n$/);
+    const out = r.stdout.trim().split("\n");
+    expect(out.length).toBe(1);
+    expect(Buffer.byteLength(out[0])).toBeLessThanOrEqual(5_000_000);
+    const results = JSON.parse(out[0]).scans[0].results;
+    expect(results.map((x: RuleResult) => [x.rule_ref, x.status, x.severity, x.title, x.section ?? null])).toEqual(rules.map((x) => [x.rule_ref, x.status, x.severity, x.title, x.section ?? null]));
   });
 });

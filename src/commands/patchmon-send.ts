@@ -17,7 +17,7 @@ interface Args extends SenderArgs {
 export const spec: CommandSpec<Args> = {
   name: "patchmon-send",
   usage:
-    "$0 [FILE...]\n\nPOSTs scan payloads (rules2scan output, either format) to {server}/api/v1/compliance/scans with X-API-ID and X-API-KEY from PATCHMON_API_ID/PATCHMON_API_KEY, a --credentials file, or the agent's /etc/patchmon files (never from the command line). Scans for one host are packed into as few requests as the server's body limit allows, split again on 413, and paced to the server's 10 submissions a minute.",
+    "$0 [FILE...]\n\nPOSTs scan payloads (rules2scan output, either format) to {server}/api/v1/compliance/scans with X-API-ID and X-API-KEY from PATCHMON_API_ID/PATCHMON_API_KEY, a --credentials file, or the agent's /etc/patchmon files (never from the command line). Each payload line is sent on its own (one is held at a time, so memory stays flat); its scans go in as few requests as the server's body limit allows, split again on 413, a scan too big alone slimmed down (raw_output, then remediation, descriptions, rationales), and paced to the server's 10 submissions a minute.",
   examples: [
     ["xccdf2rules results.arf | rules2scan --format patchmon | $0 --server https://patchmon.example.net", "upload a scan"],
     ["PATCHMON_API_ID=… PATCHMON_API_KEY=… $0 --server https://patchmon.example.net < patchmon-send.dead.ndjson", "replay what was not delivered"],
@@ -47,10 +47,10 @@ export const spec: CommandSpec<Args> = {
     const sender = args["dry-run"] ? null : new HttpSender({ url: base.origin, ...settings, connections: 1, headers: { "x-api-id": s.apiId!, "x-api-key": s.apiKey! } });
     const delivery = sender ? new PatchmonDelivery({ sender, path, maxBody: args["max-body"], perMinute: args["per-minute"], warn: io.warn }) : null;
     await runSender<PatchmonItem>(
-      { name: "patchmon-send", args, io, unitSize: 20, concurrency: 1, failures },
+      { name: "patchmon-send", args, io, unitSize: 1, concurrency: 1, failures },
       {
         prepare: parsePayloadLine,
-        deliver: delivery ? (items) => delivery.deliver(items) : printTo(io.stdout, (items: PatchmonItem[]) => items.map((it) => `${JSON.stringify(it.kind === "spec" ? it.payload : { ...it.head, scans: it.scans })}\n`).join("")),
+        deliver: delivery ? (items) => delivery.deliver(items) : printTo(io.stdout, (items: PatchmonItem[]) => items.map((it) => `${it.line}\n`).join("")),
         stop: () => sender?.stop(),
         close: async (stats) => {
           await sender?.close();

@@ -1,27 +1,21 @@
 import { readFileSync } from "node:fs";
-import { hostname } from "node:os";
 import { PipeError } from "../errors.js";
 import { openInputs } from "../streams/input.js";
 import { readLines } from "../streams/lines.js";
 import { runCli, writeText, type CommandSpec } from "../cli/run.js";
-import { ScanGroups, patchmonHead, patchmonResult, ruleResultProblem, specHead, type ScanGroup } from "../sinks/patchmon/scans.js";
-import { machineId, osInfo } from "../scanners/host-info.js";
-import type { RuleResult } from "../types.js";
-import type { Capabilities } from "./scan-detect.js";
+import { ScanGroups, patchmonResult, ruleResultProblem, type ScanGroup } from "../sinks/patchmon/scans.js";
+import { payloadChunks, type ScanFormat } from "../sinks/patchmon/payloads.js";
+import { ResultSpill } from "../sinks/patchmon/spill.js";
+import type { RuleResult, ScanResult } from "../types.js";
 
-export type ScanFormat = "spec" | "patchmon";
+export { payloadText, scannerInfo, type ScanFormat } from "../sinks/patchmon/payloads.js";
 
-export interface RulesToScanOptions {
-  format: ScanFormat;
-  /** scan-detect output, for PatchMon's scanner_info. */
-  capabilities?: Record<string, unknown>;
-  now?: string;
-  onBadLine?: (message: string) => void;
-}
-
-/** Reads RuleResult lines into groups; bad lines are reported and counted. */
-export async function readGroups(inputs: AsyncIterable<{ name: string; chunks: AsyncIterable<Buffer> }>, onBadLine: (m: string) => void): Promise<{ groups: ScanGroup[]; bad: number }> {
-  const groups = new ScanGroups();
+/**
+ * Reads RuleResult lines into groups; bad lines are reported and counted.
+ * With `keep`, each group's results go there rather than into the group.
+ */
+export async function readGroups(inputs: AsyncIterable<{ name: string; chunks: AsyncIterable<Buffer> }>, onBadLine: (m: string) => void, keep?: (g: ScanGroup, r: ScanResult) => void): Promise<{ groups: ScanGroup[]; bad: number }> {
+  const groups = new ScanGroups(keep);
   let bad = 0;
   for await (const input of inputs) {
     for await (const line of readLines(input.chunks, { source: input.name })) {
@@ -45,81 +39,18 @@ export async function readGroups(inputs: AsyncIterable<{ name: string; chunks: A
   return { groups: groups.groups, bad };
 }
 
-/** `{"k":…,"results":[` + results + `]}`: results go out in slices, never as one big string. */
-function* objectWithResults(head: object, results: unknown[], map: (r: never) => unknown = (r) => r): Generator<string> {
-  const open = JSON.stringify(head);
-  yield `${open.slice(0, -1)}${open.length > 2 ? "," : ""}"results":[`;
-  for (let i = 0; i < results.length; i += 500) {
-    yield results
-      .slice(i, i + 500)
-      .map((r) => JSON.stringify(map(r as never)))
-      .join(",") + (i + 500 < results.length ? "," : "");
-  }
-  yield "]}";
-}
-
-/** The payload lines, as text chunks: one spec payload per group, or one PatchMon payload per host. */
-export function* payloadText(groups: ScanGroup[], opts: RulesToScanOptions): Generator<string> {
-  const now = opts.now ?? new Date().toISOString();
-  if (opts.format === "spec") {
-    for (const g of groups) {
-      yield* objectWithResults(specHead(g, now), g.results);
-      yield "\n";
-      g.results = [];
-    }
-    return;
-  }
-  const hosts = new Map<string, ScanGroup[]>();
-  for (const g of groups) hosts.set(g.target, [...(hosts.get(g.target) ?? []), g]);
-  const local = hostname();
-  for (const [host, scans] of hosts) {
-    const head = {
-      hostname: host,
-      machine_id: host === local || host === local.split(".")[0] ? machineId() : "",
-      agent_version: "compliance-pipes/0.1.0",
-      os_info: osInfo(),
-      ...(opts.capabilities ? { scanner_info: scannerInfo(opts.capabilities) } : {}),
-    };
-    const open = JSON.stringify(head);
-    yield `${open.slice(0, -1)},"scans":[`;
-    for (const [i, g] of scans.entries()) {
-      yield* objectWithResults(patchmonHead(g, now), g.results, patchmonResult);
-      g.results = [];
-      if (i < scans.length - 1) yield ",";
-    }
-    yield "]}\n";
-  }
-}
-
-/**
- * PatchMon's scanner_info, each field read from scan-detect's answer for
- * it: Docker Bench is available when scan-run has a way to run it (an
- * installed engine that does not run is none), oscap-docker when the
- * program is there and the engine runs.
- */
-export function scannerInfo(cap: Record<string, unknown>): Record<string, unknown> {
-  const o = (cap.openscap ?? {}) as Partial<Capabilities["openscap"]>;
-  const d = (cap.docker_bench ?? {}) as Partial<Capabilities["docker_bench"]>;
-  return {
-    openscap_available: Boolean(o.installed),
-    openscap_version: o.version ?? "",
-    docker_bench_available: d.docker_bench_method !== undefined && d.docker_bench_method !== "none",
-    oscap_docker_available: Boolean(o.oscap_docker_path) && Boolean(d.docker_running),
-    available_profiles: [...new Set((o.available_profiles ?? []).map((p) => p.id))],
-  };
-}
-
 interface Args {
   format: ScanFormat;
   capabilities?: string;
+  "max-body": number;
 }
 
-const defaults: Args = { format: "spec" };
+const defaults: Args = { format: "spec", "max-body": 5 * 1000 * 1000 };
 
 export const spec: CommandSpec<Args> = {
   name: "rules2scan",
   usage:
-    "$0 [FILE...]\n\nGroups RuleResult lines (xccdf2rules, dockerbench2rules) by target, scanner, profile and TestResult, and writes scan payloads for POST /api/v1/compliance/scans: the PatchMon compliance spec's (--format spec, one per group) or the real PatchMon server's (--format patchmon, one per host with its scans).",
+    "$0 [FILE...]\n\nGroups RuleResult lines (xccdf2rules, dockerbench2rules) by target, scanner, profile and TestResult, and writes scan payloads for POST /api/v1/compliance/scans: the PatchMon compliance spec's (--format spec, one per group) or the real PatchMon server's (--format patchmon, one per host with its scans, cut into bodies under --max-body). Results wait in a temporary file until their scan's summary is known, so memory stays flat.",
   examples: [
     ["xccdf2rules results.arf | $0", "one spec payload per scan"],
     ["scan-run openscap --profile cis_level1_server | xccdf2rules | $0 --format patchmon --capabilities caps.json | patchmon-send", "the PatchMon agent's job"],
@@ -127,7 +58,12 @@ export const spec: CommandSpec<Args> = {
   options: (y) =>
     y
       .option("format", { type: "string", choices: ["spec", "patchmon"] as const, default: defaults.format, describe: "payload shape" })
-      .option("capabilities", { type: "string", describe: "scan-detect output (JSON file) for PatchMon's scanner_info" }),
+      .option("capabilities", { type: "string", describe: "scan-detect output (JSON file) for PatchMon's scanner_info" })
+      .option("max-body", {
+        type: "number",
+        default: defaults["max-body"],
+        describe: "--format patchmon: largest body in bytes (the server's JSON_BODY_LIMIT); a host's scans are cut into several bodies, a scan too big alone is slimmed (remediation to its first line, then descriptions, then rationales trimmed); 0 = one body per host",
+      }),
   plainDefaults: defaults,
   async run(args, io) {
     let capabilities: Record<string, unknown> | undefined;
@@ -138,10 +74,17 @@ export const spec: CommandSpec<Args> = {
         throw new PipeError("E_USAGE", `cannot read --capabilities: ${(cause as Error).message}`, { position: { source: args.capabilities }, cause });
       }
     }
-    const { groups, bad } = await readGroups(openInputs(args._.map(String)), io.warn);
-    if (!groups.length && !bad) throw new PipeError("E_BAD_INPUT", "empty input: no RuleResult lines");
-    await writeText(payloadText(groups, { format: args.format, capabilities }), io.stdout);
-    if (bad) throw new PipeError("E_BAD_INPUT", `${bad} line(s) were not RuleResults and are not in any payload (see above)`);
+    if (!(args["max-body"] >= 0)) throw new PipeError("E_USAGE", "--max-body must be a number of bytes ≥ 0");
+    const spill = new ResultSpill<ScanGroup>();
+    try {
+      const form = args.format === "patchmon" ? patchmonResult : (r: ScanResult) => r;
+      const { groups, bad } = await readGroups(openInputs(args._.map(String)), io.warn, (g, r) => spill.add(g, JSON.stringify(form(r))));
+      if (!groups.length && !bad) throw new PipeError("E_BAD_INPUT", "empty input: no RuleResult lines");
+      await writeText(payloadChunks(groups, spill, { format: args.format, capabilities, maxBody: args["max-body"], warn: io.warn }), io.stdout);
+      if (bad) throw new PipeError("E_BAD_INPUT", `${bad} line(s) were not RuleResults and are not in any payload (see above)`);
+    } finally {
+      spill.close();
+    }
   },
 };
 

@@ -2,29 +2,29 @@ import { HttpSender, sleep } from "../../delivery/http.js";
 import { DELIVERED, failed, httpOutcome, type Failure, type Outcome } from "../../delivery/outcome.js";
 import { parseJsonObject } from "../../streams/ndjson.js";
 import type { Json } from "../../types.js";
+import { slimScan, slimToFit, slimmedHow } from "./slim.js";
 
-/** A line of patchmon-send's input: the real server's body (scans[]) or the spec's single-scan payload. */
-export type PatchmonItem = { kind: "patchmon"; head: Json; scans: Json[] } | { kind: "spec"; payload: Json };
+/**
+ * A line of patchmon-send's input: the real server's body (scans[]) or the
+ * spec's single-scan payload. Only the line is kept (and a PatchMon body's
+ * head); its scans are parsed again only when it must be split or slimmed.
+ */
+export type PatchmonItem = { kind: "patchmon"; head: Json; scanCount: number; line: string } | { kind: "spec"; line: string };
 
 export function parsePayloadLine(line: string): PatchmonItem {
   const p = parseJsonObject(line);
   if (Array.isArray(p.scans)) {
     if (typeof p.hostname !== "string" || !p.hostname) throw new Error("PatchMon payload without hostname");
     const { scans, ...head } = p;
-    return { kind: "patchmon", head, scans: scans as Json[] };
+    return { kind: "patchmon", head, scanCount: (scans as Json[]).length, line };
   }
-  if (p.profile && Array.isArray(p.results) && p.summary) return { kind: "spec", payload: p };
+  if (p.profile && Array.isArray(p.results) && p.summary) return { kind: "spec", line };
   throw new Error("neither a PatchMon payload (hostname, scans[]) nor a spec scan payload (profile, summary, results[])");
 }
 
-const TRIM = 512;
-
-/** A scan small enough to go alone: no raw_output, descriptions and rationales trimmed. */
+/** A scan small enough to go alone: no raw_output, remediation cut to its first line, descriptions and rationales trimmed. */
 export function shrinkScan(scan: Json): Json {
-  const { raw_output: _r, ...rest } = scan;
-  const cut = (s: unknown) => (typeof s === "string" && s.length > TRIM ? `${s.slice(0, TRIM)}… [trimmed]` : s);
-  rest.results = ((scan.results as Json[]) ?? []).map((r) => ({ ...r, ...(r.description !== undefined ? { description: cut(r.description) } : {}), ...(r.rationale !== undefined ? { rationale: cut(r.rationale) } : {}) }));
-  return rest;
+  return slimScan(scan, 4);
 }
 
 export interface PatchmonDeliveryOptions {
@@ -56,16 +56,26 @@ export class PatchmonDelivery {
     for (let i = 0; i < items.length; ) {
       const it = items[i];
       if (it.kind === "spec") {
-        const r = await this.sendSpec(it.payload);
+        const r = await this.sendSpec(it.line);
         if (r) failures[i].set(0, r);
         i++;
         continue;
+      }
+      // a payload that fits goes as it came: no second copy of it is made
+      if ((i + 1 === items.length || !sameHost(it, items[i + 1])) && Buffer.byteLength(it.line) <= this.opts.maxBody) {
+        const r = await this.post(it.line);
+        if (r !== "too-big") {
+          if (r) for (let k = 0; k < it.scanCount; k++) failures[i].set(k, r);
+          i++;
+          continue;
+        }
+        this.opts.maxBody = Math.min(this.opts.maxBody, Buffer.byteLength(it.line) - 1);
       }
       // consecutive payloads for the same host go out together
       const refs: ScanRef[] = [];
       let j = i;
       while (j < items.length && items[j].kind === "patchmon" && sameHost(items[j] as Extract<PatchmonItem, { kind: "patchmon" }>, it)) {
-        (items[j] as Extract<PatchmonItem, { kind: "patchmon" }>).scans.forEach((data, scan) => refs.push({ item: j, scan, data }));
+        scansOf(items[j]).forEach((data, scan) => refs.push({ item: j, scan, data }));
         j++;
       }
       await this.sendScans(it.head, refs, (ref, reason) => failures[ref.item].set(ref.scan, reason));
@@ -76,9 +86,9 @@ export class PatchmonDelivery {
       if (!lost.size) return DELIVERED;
       const distinct = [...new Map([...lost.values()].map((f) => [f.reason, f])).values()];
       const outcome = failed(distinct.map((f) => f.reason).join("; "), distinct.map((f) => f.kind).join("; "));
-      if (it.kind === "spec" || lost.size === it.scans.length) return outcome;
+      if (it.kind === "spec" || lost.size === it.scanCount) return outcome;
       // part went through: keep only what did not, so a replay sends no duplicates
-      return { ...outcome, line: JSON.stringify({ ...it.head, scans: it.scans.filter((_, k) => lost.has(k)) }) };
+      return { ...outcome, line: JSON.stringify({ ...it.head, scans: scansOf(it).filter((_, k) => lost.has(k)) }) };
     });
   }
 
@@ -103,20 +113,24 @@ export class PatchmonDelivery {
       return;
     }
     const [ref] = refs;
-    const slim = shrinkScan(ref.data);
-    if (JSON.stringify(slim) === JSON.stringify(ref.data)) {
-      fail(ref, failed(`scan '${String(ref.data.profile_name)}' is ${size} bytes, over the server's body limit even alone`, "scan over the server's body limit"));
+    const headBytes = size - Buffer.byteLength(JSON.stringify(ref.data));
+    const slim = slimToFit(ref.data, (bytes) => headBytes + bytes <= this.opts.maxBody);
+    if (!slim.fits) {
+      fail(ref, failed(`scan '${String(ref.data.profile_name)}' is ${size} bytes, over the server's body limit even alone and slimmed down (${headBytes + slim.bytes} bytes)`, "scan over the server's body limit"));
       return;
     }
-    this.opts.warn(`${String(head.hostname)}: scan '${String(ref.data.profile_name)}' (${size} bytes) is over the body limit alone: sending it without raw_output and with descriptions and rationales trimmed to ${TRIM} characters`);
-    await this.sendScans(head, [{ ...ref, data: slim }], fail);
+    this.opts.warn(`${String(head.hostname)}: scan '${String(ref.data.profile_name)}' (${size} bytes) is over the body limit alone: sending it ${slimmedHow(slim.level)} (${headBytes + slim.bytes} bytes)`);
+    await this.sendScans(head, [{ ...ref, data: slim.scan }], fail);
   }
 
-  private async sendSpec(payload: Json): Promise<Failure | null> {
-    let body = JSON.stringify(payload);
-    if (Buffer.byteLength(body) > this.opts.maxBody) {
-      this.opts.warn(`scan '${String((payload.profile as Json)?.name)}' is over the body limit: sending it without raw_output and with descriptions trimmed`);
-      body = JSON.stringify(shrinkScan(payload));
+  private async sendSpec(line: string): Promise<Failure | null> {
+    let body = line;
+    const size = Buffer.byteLength(body);
+    if (size > this.opts.maxBody) {
+      const payload = parseJsonObject(line);
+      const slim = slimToFit(payload, (bytes) => bytes <= this.opts.maxBody);
+      this.opts.warn(`scan '${String((payload.profile as Json)?.name)}' (${size} bytes) is over the body limit: sending it ${slimmedHow(slim.level)} (${slim.bytes} bytes)`);
+      body = JSON.stringify(slim.scan);
     }
     const r = await this.post(body);
     return r === "too-big" ? failed(`scan of ${Buffer.byteLength(body)} bytes refused as too large even slimmed down (413)`, "scan refused as too large (413)") : r;
@@ -145,6 +159,10 @@ export class PatchmonDelivery {
     if (this.sentAt.length >= n) await sleep(60_000 - (now - this.sentAt[0]));
     this.sentAt.push(Date.now());
   }
+}
+
+function scansOf(it: PatchmonItem): Json[] {
+  return (parseJsonObject(it.line).scans as Json[]) ?? [];
 }
 
 function sameHost(a: Extract<PatchmonItem, { kind: "patchmon" }>, b: PatchmonItem): boolean {

@@ -29,10 +29,14 @@ export function ruleResultProblem(o: unknown): string | null {
 
 /**
  * Groups RuleResults by (target, scanner, profile, test_result_id). Each
- * group keeps only the fields a payload carries, so the input is held once.
+ * group keeps only the fields a payload carries, so the input is held once;
+ * given `keep`, results go there instead (a spill file) and groups hold only
+ * their counts.
  */
 export class ScanGroups {
   private readonly byKey = new Map<string, ScanGroup>();
+
+  constructor(private readonly keep?: (g: ScanGroup, r: ScanResult) => void) {}
 
   add(r: RuleResult): void {
     const profileId = r.profile?.id ?? r.profile?.title ?? "";
@@ -48,7 +52,8 @@ export class ScanGroups {
     if (r.completed_at && (!g.completedAt || r.completed_at > g.completedAt)) g.completedAt = r.completed_at;
     const s: ScanResult = { rule_ref: r.rule_ref, title: r.title ?? "", severity: r.severity ?? "unknown", status: r.status };
     for (const k of ["description", "rationale", "section", "finding", "actual", "expected", "remediation"] as const) if (typeof r[k] === "string") s[k] = r[k];
-    g.results.push(s);
+    if (this.keep) this.keep(g, s);
+    else g.results.push(s);
   }
 
   get groups(): ScanGroup[] {
@@ -57,6 +62,11 @@ export class ScanGroups {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
+
+/** Results in a group: counted, since they may be kept elsewhere. */
+function resultCount(g: ScanGroup): number {
+  return STATUSES.reduce((n, s) => n + g.counts[s], 0);
+}
 
 function profileName(g: ScanGroup): string {
   return g.profileId || (g.scanner === "docker-bench" ? "docker-bench-security" : "unknown");
@@ -73,14 +83,14 @@ function times(g: ScanGroup, now: string) {
  * is sent as failed, with the reason, which both formats accept.
  */
 function outcome(g: ScanGroup): { status: "completed" } | { status: "failed"; error: string } {
-  const total = g.results.length;
+  const total = resultCount(g);
   return total > 0 && g.counts.notapplicable === total ? { status: "failed", error: allNotApplicableMessage(total) } : { status: "completed" };
 }
 
 /** The spec's payload, without its results (they are written one by one). */
 export function specHead(g: ScanGroup, now: string): Omit<ScanPayload, "results"> & { error?: string } {
   const c = g.counts;
-  const total = g.results.length;
+  const total = resultCount(g);
   const t = times(g, now);
   const profile: ScanPayload["profile"] = { name: profileName(g), type: g.scanner };
   if (g.benchmarkVersion) profile.version = g.benchmarkVersion;
@@ -96,7 +106,7 @@ export function specHead(g: ScanGroup, now: string): Omit<ScanPayload, "results"
 /** A scan as PatchMon's agent reports it: errors count as failed, its score leaves out skipped and not applicable. */
 export function patchmonHead(g: ScanGroup, now: string): Omit<PatchmonScan, "results"> {
   const c = g.counts;
-  const total = g.results.length;
+  const total = resultCount(g);
   const t = times(g, now);
   const scored = total - c.skip - c.notapplicable;
   return {
