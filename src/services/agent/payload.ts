@@ -1,4 +1,4 @@
-import { payloadText } from "../../commands/rules2scan.js";
+import { payloadText } from "../../sinks/patchmon/payloads.js";
 import type { ScanGroup } from "../../sinks/patchmon/scans.js";
 import type { StoredScan } from "./outbox.js";
 
