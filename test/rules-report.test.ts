@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -78,6 +78,16 @@ describe("rules-report", () => {
     expect(r.stdout).toMatch(/name="r-low-skip: Skipped"><skipped /);
     expect(r.stdout).toMatch(/name="r-na: Not applicable"><skipped message="not applicable"/);
     expect(r.stdout).toContain("do this\uFFFD"); // a control character XML cannot hold
+  });
+
+  it("golden reports are valid too: SARIF against the official schema, JUnit against the xUnit schema", () => {
+    const golden = join(ROOT, "test/golden");
+    const cases = readdirSync(golden).filter((d) => /^rules-report--(sarif|junit)-/.test(d));
+    expect(cases.length).toBeGreaterThanOrEqual(3);
+    for (const name of cases) {
+      const text = readFileSync(join(golden, name, "expected.stdout"), "utf8");
+      expect(name.includes("sarif") ? validSarif(JSON.parse(text)) : junitProblem(text), name).toBeNull();
+    }
   });
 
   it("--fail-on gates on unwaived fail/error at or above the severity, after writing the report", () => {

@@ -54,7 +54,7 @@ export class MarkdownReport implements ReportWriter {
       room -= shown.length;
       yield `\n#### ${SEVERITIES[rank]} (${this.failing[rank]})\n\n`;
       for (const r of shown) {
-        const what = [r.status === "error" ? "**error**" : "", escapeMarkdown(r.title || r.rule_ref), `\`${r.rule_ref.replace(/`/g, "'")}\``, scans.length > 1 || !scans[0]?.key.target ? `on ${escapeMarkdown(r.target || "—")}` : ""].filter(Boolean).join(" ");
+        const what = [r.status === "error" ? "**error**" : "", r.title ? escapeMarkdown(r.title) : "", `\`${r.rule_ref.replace(/`/g, "'")}\``, scans.length > 1 || !scans[0]?.key.target ? `on ${escapeMarkdown(r.target || "—")}` : ""].filter(Boolean).join(" ");
         const finding = r.finding ? ` — ${escapeMarkdown(r.finding.length > 200 ? `${r.finding.slice(0, 200)}…` : r.finding)}` : "";
         yield `- ${what}${finding}${r.waiver !== undefined ? ` _(waived: ${escapeMarkdown(r.waiver)})_` : ""}\n`;
       }
