@@ -25,7 +25,7 @@ export interface RulesReportOptions {
 
 export interface RulesReportOutcome {
   /** The report, in chunks; read it whole before looking at the rest. */
-  text: Iterable<string>;
+  text: Iterable<string | Buffer>;
   rules: number;
   bad: number;
   /** Unwaived fail/error rules at or above --fail-on. */

@@ -1,6 +1,7 @@
 import { escapeHtml, jsonForScript } from "./escape.js";
 import { ByScan, SEVERITIES, STATUSES, noCounts, scanLabel, score, total, type Counts, type ReportRule, type ReportWriter, type ScanKey } from "./model.js";
 import { HTML_SCRIPT, HTML_STYLE } from "./html-assets.js";
+import { Spool } from "./spool.js";
 
 interface Scan {
   index: number;
@@ -72,12 +73,14 @@ function scanSection(key: ScanKey, s: Scan): string {
  * One self-contained HTML file: the scans' headers and charts are written
  * here; the table of rules is drawn by the inline script from the rules'
  * data (embedded as JSON), a page at a time, so 100,000 rules stay usable.
+ * While the input streams past, only counts are kept in memory.
  * Every text goes through escapeHtml here or textContent there.
  */
 export class HtmlReport implements ReportWriter {
   private readonly scans: ByScan<Scan>;
   private count = 0;
-  private rules: string[] = [];
+  // the rules' JSON waits on disk: the page's head needs every count first, and memory stays flat
+  private readonly rules = new Spool();
 
   constructor(private readonly title = "Compliance report") {
     let n = 0;
@@ -93,11 +96,11 @@ export class HtmlReport implements ReportWriter {
     if (r.started_at && (!s.started || r.started_at < s.started)) s.started = r.started_at;
     const data: Record<string, unknown> = { s: s.index };
     for (const [k, v] of Object.entries(r)) if (!SCAN_FIELDS.has(k) && v !== undefined && v !== null) data[k] = v;
-    this.rules.push(jsonForScript(data));
+    this.rules.append(`${this.count ? ",\n" : "\n"}${jsonForScript(data)}`);
     this.count++;
   }
 
-  *finish(): Generator<string> {
+  *finish(): Generator<string | Buffer> {
     const scans = this.scans.entries;
     yield `<!DOCTYPE html>
 <html lang="en">
@@ -134,8 +137,7 @@ ${scans.length > 1 ? `<label>Scan <select id="scan-filter"><option value="">all<
 </main>
 <script type="application/json" id="scan-labels">${jsonForScript(scans.map(({ key }) => scanLabel(key)))}</script>
 <script type="application/json" id="rule-data">[`;
-    for (let i = 0; i < this.rules.length; i += 1000) yield (i ? ",\n" : "\n") + this.rules.slice(i, i + 1000).join(",\n");
-    this.rules = [];
+    yield* this.rules.drain();
     yield `
 ]</script>
 <script>${HTML_SCRIPT}</script>

@@ -75,7 +75,7 @@ export class ByScan<G> {
 /** One writer per format: fed rule by rule, then asked for its text in chunks. */
 export interface ReportWriter {
   add(rule: ReportRule): void;
-  finish(): Iterable<string>;
+  finish(): Iterable<string | Buffer>;
 }
 
 /** Evidence, change and waiver may be absent; a string value that is empty counts as absent too. */
