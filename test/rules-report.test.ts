@@ -135,6 +135,12 @@ describe("rules-report", () => {
     expect(r.stdout).toContain("1 rule result(s), 0 failing");
   });
 
+  it("says when the report cannot be written, in one line, exit 1", () => {
+    const r = sh("rules-report --format html --output /nonexistent-dir/report.html", { input: mixed });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^rules-report: \/nonexistent-dir\/report.html: cannot write the report: ENOENT[^\n]*\n$/);
+  });
+
   it("asks for a format, and names the ones it knows", () => {
     const r = sh("rules-report", { input: "" });
     expect(r.status).toBe(2);
