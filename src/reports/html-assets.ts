@@ -140,7 +140,7 @@ export const HTML_SCRIPT = String.raw`
       var name = Array.isArray(value) ? "[" + k + "]" : k;
       if (v !== null && typeof v === "object") {
         var d = el("details");
-        d.open = depth < 3;
+        d.open = depth < 6;
         d.appendChild(el("summary", "key", name + (Array.isArray(v) ? " (" + v.length + ")" : "")));
         d.appendChild(tree(v, depth + 1));
         li.appendChild(d);
