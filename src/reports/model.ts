@@ -77,6 +77,3 @@ export interface ReportWriter {
   add(rule: ReportRule): void;
   finish(): Iterable<string | Buffer>;
 }
-
-/** Evidence, change and waiver may be absent; a string value that is empty counts as absent too. */
-export const present = (v: unknown): boolean => v !== undefined && v !== null && v !== "";
