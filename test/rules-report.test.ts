@@ -8,6 +8,7 @@ import addFormatsModule from "ajv-formats";
 import { sh } from "./helpers/run.js";
 import { ROOT } from "./helpers/paths.js";
 import { escapeXml, jsonForScript } from "../src/reports/escape.js";
+import { Spool } from "../src/reports/spool.js";
 
 const SCHEMAS = join(ROOT, "test/data/report-schemas");
 const BUNDLED = join(ROOT, "examples/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz");
@@ -152,5 +153,14 @@ describe("rules-report", () => {
     expect(escapeXml('a<b>&"c"\r\u0000')).toBe("a&lt;b&gt;&amp;&quot;c&quot;&#13;\uFFFD");
     expect(jsonForScript({ t: "</script><!--" })).toBe('{"t":"\\u003c/script\\u003e\\u003c!--"}');
     expect(JSON.parse(jsonForScript({ t: "</script>\u2028" }))).toEqual({ t: "</script>\u2028" });
+  });
+
+  it("reads a spool back as it was written, across its 1 MiB chunks, multi-byte characters included", () => {
+    const spool = new Spool();
+    const parts = Array.from({ length: 3000 }, (_, i) => `${i}:${"é€𝄞".repeat(200)}\n`);
+    for (const p of parts) spool.append(p);
+    const chunks = [...spool.drain()];
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(Buffer.concat(chunks).toString("utf8")).toBe(parts.join(""));
   });
 });
