@@ -45,7 +45,7 @@ describe("rules-report --format html in a headless chromium", () => {
       expect(r.status, r.stderr).toBe(0);
     }
     page = await HeadlessPage.launch();
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await page?.close();

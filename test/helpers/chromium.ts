@@ -34,6 +34,11 @@ export class HeadlessPage {
     private readonly profile: string,
     private sessionId = "",
   ) {
+    socket.on("error", (err) => this.problems.push(`DevTools socket: ${err.message}`));
+    socket.on("close", () => {
+      for (const w of this.waiting.values()) w.reject(new Error("DevTools socket closed"));
+      this.waiting.clear();
+    });
     socket.on("message", (data) => {
       const m = JSON.parse(data.toString()) as Message;
       if (m.id !== undefined) {
@@ -107,10 +112,13 @@ export class HeadlessPage {
   }
 
   async close(): Promise<void> {
-    this.socket.close();
-    const exited = new Promise((resolve) => this.browser.once("exit", resolve));
-    this.browser.kill();
-    await exited;
+    // the close handshake first: a socket cut by the browser's exit would raise an error nobody awaits
+    if (this.socket.readyState !== WebSocket.CLOSED) await new Promise((resolve) => (this.socket.once("close", resolve), this.socket.close()));
+    if (this.browser.exitCode === null && this.browser.signalCode === null) {
+      const exited = new Promise((resolve) => this.browser.once("exit", resolve));
+      this.browser.kill();
+      await exited;
+    }
     rmSync(this.profile, { recursive: true, force: true });
   }
 }
