@@ -8,4 +8,6 @@ echo "== mozdef-send (issue 3)"
 bash bench/mozdef-send.sh || status=1
 echo "== compliance-agent idle (issue 16)"
 bash bench/compliance-agent.sh || status=1
+echo "== rules-report (issue 19)"
+bash bench/rules-report.sh || status=1
 exit $status

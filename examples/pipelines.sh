@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the toolkit's main job on real data, with no network: scanner output → RuleResult lines,
-# then a per-status count. Uses the bundled real oscap run and, when present, ../shared/fixtures.
+# then a per-status count, and at the end the HTML report of the bundled scan. Uses the bundled real
+# oscap run and, when present, ../shared/fixtures.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$here/../bin"
@@ -42,3 +43,10 @@ if [ -d "$fixtures" ]; then
   echo "== MIG runner result → compliance items (runner2compliance), as MIG's plugin builds them (fixture)"
   "$bin/runner2compliance" --mig-api https://api.mig.example.net/api/v1 "$fixtures/mig/runner-result.file-compliance.json" | head -n 2 | cut -c1-220
 fi
+
+echo "== OpenSCAP → a self-contained HTML report (rules-report), to open in a browser (works offline)"
+report_dir="${TMPDIR:-/tmp}/compliance-pipes-demo"
+mkdir -p "$report_dir"
+report="$report_dir/debian11-anssi-np-nt28-high.html"
+"$bin/xccdf2rules" "$here/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz" 2>/dev/null | "$bin/rules-report" --format html --output "$report"
+echo "  the HTML report of the bundled scan is at $report ($(( $(stat -c %s "$report") / 1024 )) KB): open file://$report"
