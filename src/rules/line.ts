@@ -1,0 +1,34 @@
+import { ruleResultProblem } from "../sinks/patchmon/scans.js";
+import { goJson } from "../util/go-json.js";
+import type { Json, RuleResult } from "../types.js";
+import type { Change } from "./change.js";
+import type { WaiverField } from "./waivers.js";
+
+/** A RuleResult as rules-diff and rules-waive write it (rule-result.schema.json's optional fields). */
+export type MarkedRuleResult = RuleResult & { change?: Change; previous_status?: string; waiver?: WaiverField };
+
+/** A line parsed as a RuleResult, or why it is not one. */
+export function parseRuleLine(text: string): { record: RuleResult } | { problem: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return { problem: `not JSON (${(err as Error).message})` };
+  }
+  const problem = ruleResultProblem(parsed);
+  return problem ? { problem: `not a RuleResult: ${problem}` } : { record: parsed as RuleResult };
+}
+
+/**
+ * The line with fields added at its end. The input's bytes are kept as they
+ * were (escapes, key order); only a line that already has one of the fields
+ * is written again whole.
+ */
+export function withFields(text: string, record: Json, fields: Json): string {
+  const added = Object.entries(fields).filter(([, v]) => v !== undefined);
+  if (!added.length) return text;
+  if (added.some(([k]) => k in record)) return goJson({ ...record, ...Object.fromEntries(added) });
+  const body = text.trimEnd();
+  const inner = body.slice(0, -1).trimEnd();
+  return `${inner}${inner.endsWith("{") ? "" : ","}${added.map(([k, v]) => `${goJson(k)}:${goJson(v)}`).join(",")}}`;
+}
