@@ -8,6 +8,7 @@ import { ScanGroups, patchmonHead, patchmonResult, ruleResultProblem, specHead, 
 import { machineId, osInfo } from "../scanners/host-info.js";
 import type { RuleResult } from "../types.js";
 import type { Capabilities } from "./scan-detect.js";
+import type { ScoreWaived } from "../rules/marks.js";
 
 export type ScanFormat = "spec" | "patchmon";
 
@@ -15,6 +16,8 @@ export interface RulesToScanOptions {
   format: ScanFormat;
   /** scan-detect output, for PatchMon's scanner_info. */
   capabilities?: Record<string, unknown>;
+  /** Waived failures (rules-waive) in the spec summary's score: left out of the total, or counted. */
+  scoreWaived?: ScoreWaived;
   now?: string;
   onBadLine?: (message: string) => void;
 }
@@ -63,7 +66,7 @@ export function* payloadText(groups: ScanGroup[], opts: RulesToScanOptions): Gen
   const now = opts.now ?? new Date().toISOString();
   if (opts.format === "spec") {
     for (const g of groups) {
-      yield* objectWithResults(specHead(g, now), g.results);
+      yield* objectWithResults(specHead(g, now, opts.scoreWaived), g.results);
       yield "\n";
       g.results = [];
     }
@@ -112,9 +115,10 @@ export function scannerInfo(cap: Record<string, unknown>): Record<string, unknow
 interface Args {
   format: ScanFormat;
   capabilities?: string;
+  "score-waived": ScoreWaived;
 }
 
-const defaults: Args = { format: "spec" };
+const defaults: Args = { format: "spec", "score-waived": "exclude" };
 
 export const spec: CommandSpec<Args> = {
   name: "rules2scan",
@@ -127,7 +131,8 @@ export const spec: CommandSpec<Args> = {
   options: (y) =>
     y
       .option("format", { type: "string", choices: ["spec", "patchmon"] as const, default: defaults.format, describe: "payload shape" })
-      .option("capabilities", { type: "string", describe: "scan-detect output (JSON file) for PatchMon's scanner_info" }),
+      .option("capabilities", { type: "string", describe: "scan-detect output (JSON file) for PatchMon's scanner_info" })
+      .option("score-waived", { type: "string", choices: ["exclude", "include"] as const, default: defaults["score-waived"], describe: "waived failures (rules-waive) in the spec summary's score: left out, or counted as failures" }),
   plainDefaults: defaults,
   async run(args, io) {
     let capabilities: Record<string, unknown> | undefined;
@@ -140,7 +145,7 @@ export const spec: CommandSpec<Args> = {
     }
     const { groups, bad } = await readGroups(openInputs(args._.map(String)), io.warn);
     if (!groups.length && !bad) throw new PipeError("E_BAD_INPUT", "empty input: no RuleResult lines");
-    await writeText(payloadText(groups, { format: args.format, capabilities }), io.stdout);
+    await writeText(payloadText(groups, { format: args.format, capabilities, scoreWaived: args["score-waived"] }), io.stdout);
     if (bad) throw new PipeError("E_BAD_INPUT", `${bad} line(s) were not RuleResults and are not in any payload (see above)`);
   },
 };

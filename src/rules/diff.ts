@@ -17,8 +17,11 @@ function entryOf(r: RuleResult): StateEntry {
   return { scanner: r.scanner, profile: profileOf(r), rule_ref: r.rule_ref, status: r.status, severity: r.severity ?? "unknown", title: r.title ?? "" };
 }
 
-/** The line for a rule the previous scan had and this one has not: not checked (skip), with what it was. */
-export function removedLine(target: string, e: StateEntry): string {
+/**
+ * The line for a rule the previous scan had and this one has not: not
+ * checked (skip), with what it was, at the time of the scan that left it out.
+ */
+export function removedLine(target: string, e: StateEntry, completedAt?: string): string {
   const r: MarkedRuleResult = {
     rule_ref: e.rule_ref,
     title: e.title,
@@ -27,6 +30,7 @@ export function removedLine(target: string, e: StateEntry): string {
     scanner: e.scanner as RuleResult["scanner"],
     target,
     ...(e.profile ? { profile: { id: e.profile } } : {}),
+    ...(completedAt ? { completed_at: completedAt } : {}),
     change: "removed",
     previous_status: e.status,
   };
@@ -38,6 +42,8 @@ interface TargetRun {
   previous: Map<string, StateEntry>;
   now: Map<string, StateEntry>;
   scanners: Set<string>;
+  /** The latest time the target's lines carry. */
+  completedAt?: string;
 }
 
 /**
@@ -59,7 +65,7 @@ export async function* diffRules(inputs: AsyncIterable<NamedInput>, store: Previ
     const carried: StateEntry[] = [];
     for (const [key, e] of r.previous) {
       if (r.now.has(key)) continue;
-      if (r.scanners.has(e.scanner)) yield removedLine(r.target, e);
+      if (r.scanners.has(e.scanner)) yield removedLine(r.target, e, r.completedAt);
       else carried.push(e);
     }
     await store.record(r.target, [...r.now.values(), ...carried]);
@@ -88,6 +94,8 @@ export async function* diffRules(inputs: AsyncIterable<NamedInput>, store: Previ
       const change = classify(before?.status, r.status);
       run.now.set(key, entry);
       run.scanners.add(r.scanner);
+      const when = r.completed_at ?? r.started_at;
+      if (when && (!run.completedAt || Date.parse(when) > Date.parse(run.completedAt))) run.completedAt = when;
       if (opts.all || isReported(change)) yield withFields(line.text, r as never, { change, previous_status: before?.status });
     }
   }
