@@ -155,3 +155,11 @@ describe("diffRules", () => {
     expect(out).toEqual(lines.map((l) => `${l.slice(0, -1)},"change":"new-rule"}`));
   });
 });
+
+describe("a line that went through rules-diff before", () => {
+  it("gets its change and previous_status replaced, a stale previous_status dropped", async () => {
+    const { withFields } = await import("../src/rules/line.js");
+    const text = '{"rule_ref":"r","status":"fail","change":"fixed","previous_status":"pass","x":"<"}';
+    expect(withFields(text, JSON.parse(text), { change: "new-rule", previous_status: undefined })).toBe('{"rule_ref":"r","status":"fail","change":"new-rule","x":"\\u003c"}');
+  });
+});

@@ -22,12 +22,17 @@ export function parseRuleLine(text: string): { record: RuleResult } | { problem:
 /**
  * The line with fields added at its end. The input's bytes are kept as they
  * were (escapes, key order); only a line that already has one of the fields
- * is written again whole.
+ * is written again whole. A field given as undefined is left out.
  */
 export function withFields(text: string, record: Json, fields: Json): string {
   const added = Object.entries(fields).filter(([, v]) => v !== undefined);
+  // a field given as undefined is one the line must not have (a stale previous_status from an earlier run)
+  if (Object.keys(fields).some((k) => k in record)) {
+    const rewritten: Json = { ...record, ...fields };
+    for (const [k, v] of Object.entries(fields)) if (v === undefined) delete rewritten[k];
+    return goJson(rewritten);
+  }
   if (!added.length) return text;
-  if (added.some(([k]) => k in record)) return goJson({ ...record, ...Object.fromEntries(added) });
   const body = text.trimEnd();
   const inner = body.slice(0, -1).trimEnd();
   return `${inner}${inner.endsWith("{") ? "" : ","}${added.map(([k, v]) => `${goJson(k)}:${goJson(v)}`).join(",")}}`;
