@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { classify } from "../src/rules/change.js";
 import { diffRules } from "../src/rules/diff.js";
@@ -161,5 +162,19 @@ describe("a line that went through rules-diff before", () => {
     const { withFields } = await import("../src/rules/line.js");
     const text = '{"rule_ref":"r","status":"fail","change":"fixed","previous_status":"pass","x":"<"}';
     expect(withFields(text, JSON.parse(text), { change: "new-rule", previous_status: undefined })).toBe('{"rule_ref":"r","status":"fail","change":"new-rule","x":"\\u003c"}');
+  });
+});
+
+describe("a run that was killed", () => {
+  it("leaves temporary files that the next run removes, the state as it was", async () => {
+    const dir = tempDir();
+    try {
+      const dead = spawnSync("true").pid!;
+      writeFileSync(join(dir, `.vm.state.ndjson.${dead}.0.tmp`), "half");
+      await StateDir.open(dir);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

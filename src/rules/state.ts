@@ -100,6 +100,9 @@ export class StateDir implements PreviousScans {
       throw fault((err as NodeJS.ErrnoException).code === "EEXIST" || (err as NodeJS.ErrnoException).code === "ENOTDIR" ? "not a directory" : (err as Error).message);
     }
     for (const name of (await readdir(dir)).sort()) {
+      const leftover = /^\..*\.(\d+)\.\d+\.tmp$/.exec(name);
+      // a run that was killed before commit() or abort() left it
+      if (leftover && !isRunning(Number(leftover[1]))) await unlink(join(dir, name)).catch(() => undefined);
       if (!name.endsWith(SUFFIX) || name.startsWith(".")) continue;
       let target: string;
       try {
@@ -143,6 +146,15 @@ export class StateDir implements PreviousScans {
 
   async abort(): Promise<void> {
     for (const [temporary] of this.staged.splice(0)) await unlink(temporary).catch(() => undefined);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
