@@ -3,7 +3,8 @@ import { openInputs, type NamedInput } from "../streams/input.js";
 import { readLines } from "../streams/lines.js";
 import { runCli, writeRecords, type CommandSpec } from "../cli/run.js";
 import { parseRuleLine, withFields } from "../rules/line.js";
-import { WAIVABLE, WaiverBook, isDate, loadWaivers, parseDays, waiverField } from "../rules/waivers.js";
+import { WaiverBook, isDate, loadWaivers, parseDays, waiverField } from "../rules/waivers.js";
+import { WAIVABLE } from "../rules/waiver-field.js";
 
 export interface WaiveOptions {
   onBadLine?: (message: string) => void;

@@ -2,7 +2,7 @@ import { ruleResultProblem } from "../sinks/patchmon/scans.js";
 import { goJson } from "../util/go-json.js";
 import type { Json, RuleResult } from "../types.js";
 import type { Change } from "./change.js";
-import type { WaiverField } from "./waivers.js";
+import type { WaiverField } from "./waiver-field.js";
 
 /** A RuleResult as rules-diff and rules-waive write it (rule-result.schema.json's optional fields). */
 export type MarkedRuleResult = RuleResult & { change?: Change; previous_status?: string; waiver?: WaiverField };

@@ -4,7 +4,7 @@
  */
 import type { Json } from "../types.js";
 import { changeSummary } from "./change.js";
-import { isWaivedFailure, waiverNote, type WaiverField } from "./waivers.js";
+import { isWaivedFailure, waiverNote, type WaiverField } from "./waiver-field.js";
 
 export type ScoreWaived = "exclude" | "include";
 

@@ -1,6 +1,6 @@
 import { allNotApplicableMessage } from "../../scanners/scap-content.js";
 import { findingWithWaiver, scoreWithWaivers, type ScoreWaived } from "../../rules/marks.js";
-import { isWaivedFailure } from "../../rules/waivers.js";
+import { isWaivedFailure } from "../../rules/waiver-field.js";
 import type { PatchmonScan, RuleResult, RuleStatus, ScanPayload, ScanResult, Scanner } from "../../types.js";
 
 export interface ScanGroup {
