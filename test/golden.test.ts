@@ -42,7 +42,7 @@ describe("golden cases", () => {
       if (existsSync(join(dir, "expected.stderr"))) expect(actual.stderr).toBe(expected("expected.stderr"));
       // output of the last stage is checked against its schema
       const last = expected("cmd").split("|").pop()!.trim();
-      const schema = /--help/.test(last) ? null : /^\w+2rules\b/.test(last) ? validRuleResult : /^rules2scan\b/.test(last) && !/patchmon/.test(last) ? validScanPayload : null;
+      const schema = /--help/.test(last) ? null : /^(\w+2rules|rules-diff|rules-waive)\b/.test(last) ? validRuleResult : /^rules2scan\b/.test(last) && !/patchmon/.test(last) ? validScanPayload : null;
       if (schema) {
         for (const line of actual.stdout.split("\n").filter(Boolean)) expect(schema(JSON.parse(line)), line.slice(0, 200)).toBeNull();
       }

@@ -7,6 +7,7 @@ import { ScanGroups, patchmonResult, ruleResultProblem, type ScanGroup } from ".
 import { payloadChunks, type ScanFormat } from "../sinks/patchmon/payloads.js";
 import { ResultSpill } from "../sinks/patchmon/spill.js";
 import type { RuleResult, ScanResult } from "../types.js";
+import type { ScoreWaived } from "../rules/marks.js";
 
 export { payloadText, scannerInfo, type ScanFormat } from "../sinks/patchmon/payloads.js";
 
@@ -43,9 +44,10 @@ interface Args {
   format: ScanFormat;
   capabilities?: string;
   "max-body": number;
+  "score-waived": ScoreWaived;
 }
 
-const defaults: Args = { format: "spec", "max-body": 5 * 1000 * 1000 };
+const defaults: Args = { format: "spec", "max-body": 5 * 1000 * 1000, "score-waived": "exclude" };
 
 export const spec: CommandSpec<Args> = {
   name: "rules2scan",
@@ -59,6 +61,7 @@ export const spec: CommandSpec<Args> = {
     y
       .option("format", { type: "string", choices: ["spec", "patchmon"] as const, default: defaults.format, describe: "payload shape" })
       .option("capabilities", { type: "string", describe: "scan-detect output (JSON file) for PatchMon's scanner_info" })
+      .option("score-waived", { type: "string", choices: ["exclude", "include"] as const, default: defaults["score-waived"], describe: "waived failures (rules-waive) in the spec summary's score: left out, or counted as failures" })
       .option("max-body", {
         type: "number",
         default: defaults["max-body"],
@@ -80,7 +83,7 @@ export const spec: CommandSpec<Args> = {
       const form = args.format === "patchmon" ? patchmonResult : (r: ScanResult) => r;
       const { groups, bad } = await readGroups(openInputs(args._.map(String)), io.warn, (g, r) => spill.add(g, JSON.stringify(form(r))));
       if (!groups.length && !bad) throw new PipeError("E_BAD_INPUT", "empty input: no RuleResult lines");
-      await writeText(payloadChunks(groups, spill, { format: args.format, capabilities, maxBody: args["max-body"], warn: io.warn }), io.stdout);
+      await writeText(payloadChunks(groups, spill, { format: args.format, capabilities, scoreWaived: args["score-waived"], maxBody: args["max-body"], warn: io.warn }), io.stdout);
       if (bad) throw new PipeError("E_BAD_INPUT", `${bad} line(s) were not RuleResults and are not in any payload (see above)`);
     } finally {
       spill.close();

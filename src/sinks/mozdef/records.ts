@@ -3,6 +3,7 @@ import { MozDefError } from "./error.js";
 import { isoTimestamp } from "../../util/time.js";
 import { parseJsonObject } from "../../streams/ndjson.js";
 import type { ComplianceItem, Json, RuleResult } from "../../types.js";
+import { mozdefMarks, sentAlthoughNotApplicable } from "../../rules/marks.js";
 export const RECORD_KINDS = ["event", "compliance", "vulnerability", "hint", "rule"] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 
@@ -28,7 +29,7 @@ const NOT_APPLICABLE: ReadonlySet<string> = new Set(["notapplicable", "skip"]);
 
 /** A RuleResult that is left out unless asked for (see RecordContext.includeNotApplicable). */
 export function isNotApplicable(o: Json, kind: RecordKind = detectKind(o)): boolean {
-  return kind === "rule" && NOT_APPLICABLE.has(String(o.status));
+  return kind === "rule" && NOT_APPLICABLE.has(String(o.status)) && !sentAlthoughNotApplicable(o);
 }
 
 /** The library message for a record; throws MozDefError when the record cannot be one. */
@@ -36,11 +37,13 @@ export function recordToMessage(o: Json, kind: RecordKind = detectKind(o), ctx: 
   switch (kind) {
     case "rule": {
       const rule = o as unknown as RuleResult;
-      const event = MozDefCompliance.fromItem(ruleToComplianceItem(rule, ctx));
+      // rules-diff's change and rules-waive's waiver go into the details and the summary
+      const marks = mozdefMarks(o as Json & RuleResult, ruleSummary(rule));
+      const event = MozDefCompliance.fromItem({ ...ruleToComplianceItem(rule, ctx), ...marks.details });
       // the envelope names the scanner, not MIG, and says what the status means
       event.source = rule.scanner;
       event.tags = [rule.scanner, "compliance"];
-      event.summary = ruleSummary(rule);
+      event.summary = marks.summary;
       return event;
     }
     case "compliance":

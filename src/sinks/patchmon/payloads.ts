@@ -4,6 +4,7 @@ import type { Capabilities } from "../../commands/scan-detect.js";
 import type { Json } from "../../types.js";
 import { patchmonHead, patchmonResult, specHead, type ScanGroup } from "./scans.js";
 import { MAX_SLIM_LEVEL, slimResult, slimmedHow, type SlimLevel } from "./slim.js";
+import type { ScoreWaived } from "../../rules/marks.js";
 
 export type ScanFormat = "spec" | "patchmon";
 
@@ -11,6 +12,8 @@ export interface PayloadOptions {
   format: ScanFormat;
   /** scan-detect output, for PatchMon's scanner_info. */
   capabilities?: Record<string, unknown>;
+  /** Waived failures (rules-waive) in the spec summary's score: left out of the total, or counted. */
+  scoreWaived?: ScoreWaived;
   now?: string;
   /** PatchMon format: the largest body in bytes; a host's scans are cut into bodies under it. 0 = one body per host. */
   maxBody?: number;
@@ -49,7 +52,7 @@ export function* payloadChunks(groups: ScanGroup[], results: ResultTexts, opts: 
   const now = opts.now ?? new Date().toISOString();
   if (opts.format === "spec") {
     for (const g of groups) {
-      yield* objectWithResults(specHead(g, now), results.texts(g));
+      yield* objectWithResults(specHead(g, now, opts.scoreWaived), results.texts(g));
       yield "\n";
       written(g);
     }

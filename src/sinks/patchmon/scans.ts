@@ -1,4 +1,6 @@
 import { allNotApplicableMessage } from "../../scanners/scap-content.js";
+import { findingWithWaiver, scoreWithWaivers, type ScoreWaived } from "../../rules/marks.js";
+import { isWaivedFailure } from "../../rules/waiver-field.js";
 import type { PatchmonScan, RuleResult, RuleStatus, ScanPayload, ScanResult, Scanner } from "../../types.js";
 
 export interface ScanGroup {
@@ -11,6 +13,8 @@ export interface ScanGroup {
   startedAt?: string;
   completedAt?: string;
   counts: Record<RuleStatus, number>;
+  /** Failures that carry a rules-waive waiver (counted in counts too). */
+  waived?: number;
   results: ScanResult[];
 }
 
@@ -52,6 +56,10 @@ export class ScanGroups {
     if (r.completed_at && (!g.completedAt || r.completed_at > g.completedAt)) g.completedAt = r.completed_at;
     const s: ScanResult = { rule_ref: r.rule_ref, title: r.title ?? "", severity: r.severity ?? "unknown", status: r.status };
     for (const k of ["description", "rationale", "section", "finding", "actual", "expected", "remediation"] as const) if (typeof r[k] === "string") s[k] = r[k];
+    if (isWaivedFailure(r)) {
+      g.waived = (g.waived ?? 0) + 1;
+      s.finding = findingWithWaiver(r);
+    }
     if (this.keep) this.keep(g, s);
     else g.results.push(s);
   }
@@ -88,7 +96,7 @@ function outcome(g: ScanGroup): { status: "completed" } | { status: "failed"; er
 }
 
 /** The spec's payload, without its results (they are written one by one). */
-export function specHead(g: ScanGroup, now: string): Omit<ScanPayload, "results"> & { error?: string } {
+export function specHead(g: ScanGroup, now: string, scoreWaived: ScoreWaived = "exclude"): Omit<ScanPayload, "results"> & { error?: string } {
   const c = g.counts;
   const total = resultCount(g);
   const t = times(g, now);
@@ -99,7 +107,7 @@ export function specHead(g: ScanGroup, now: string): Omit<ScanPayload, "results"
     started_at: t.started,
     completed_at: t.completed,
     ...outcome(g),
-    summary: { total_rules: total, passed: c.pass, failed: c.fail, warnings: c.warn, skipped: c.skip + c.notapplicable, errors: c.error, score: total ? round2((c.pass / total) * 100) : 0 },
+    summary: { total_rules: total, passed: c.pass, failed: c.fail, warnings: c.warn, skipped: c.skip + c.notapplicable, errors: c.error, ...(g.waived ? { waived: g.waived } : {}), score: scoreWithWaivers(c.pass, total, g.waived ?? 0, scoreWaived) },
   };
 }
 
