@@ -2,6 +2,7 @@ import { Agent, type Dispatcher } from "undici";
 import { PipeError } from "../errors.js";
 import { tlsConnectOptions, type TlsOptions } from "./tls.js";
 import { netFailureKind, type AttemptListener, type HttpAnswer } from "./outcome.js";
+import { backoffMs, Circuit, DEFAULT_OUTAGE, type OutageSettings } from "./circuit.js";
 
 export type { TlsOptions };
 
@@ -18,15 +19,16 @@ export interface HttpSenderOptions {
   tls?: TlsOptions;
   headers?: Record<string, string>;
   onFailedAttempt?: AttemptListener;
+  /** What to do while the server is down (default: fail the rest at once once it is found down). */
+  outage?: OutageSettings;
 }
 
 /** Retries after the first attempt and seconds per attempt: the commands' defaults and the library's. */
 export const DEFAULT_RETRIES = 5;
 export const DEFAULT_TIMEOUT_S = 10;
 
-/** First backoff step and its cap; the longest Retry-After honoured (milliseconds). */
+/** First backoff step; the longest Retry-After honoured (milliseconds). */
 const BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 30_000;
 const MAX_RETRY_AFTER_MS = 300_000;
 
 export interface SendRequest {
@@ -43,7 +45,8 @@ export interface SendRequest {
  * timeout per attempt and retries with exponential backoff and jitter on
  * connection errors, 5xx, 429 (Retry-After honoured) and chosen statuses.
  * Other statuses come back as failures for the caller to dead-letter. TLS
- * certificates are verified unless `insecure`.
+ * certificates are verified unless `insecure`. A server found down (see
+ * Circuit) costs one retry schedule, not one per request.
  */
 export class HttpSender {
   private readonly agent: Agent;
@@ -55,16 +58,21 @@ export class HttpSender {
    */
   private readonly waiting = new Set<() => void>();
   private stopped = false;
+  private readonly circuit: Circuit;
+  private readonly maxBackoffMs: number;
   retried = 0;
 
   constructor(private readonly opts: HttpSenderOptions) {
     this.url = parseHttpUrl(opts.url);
+    this.circuit = new Circuit(opts.outage ?? DEFAULT_OUTAGE);
+    this.maxBackoffMs = (opts.outage ?? DEFAULT_OUTAGE).maxBackoffMs;
     this.agent = new Agent({ connections: opts.connections, pipelining: 1, connect: tlsConnectOptions(opts.tls), keepAliveTimeout: 30_000 });
   }
 
   /** Makes waiting retries give up at once (SIGINT/SIGTERM). */
   stop(): void {
     this.stopped = true;
+    this.circuit.stop();
     for (const wake of this.waiting) wake();
   }
 
@@ -74,23 +82,33 @@ export class HttpSender {
 
   async send(req: SendRequest): Promise<HttpAnswer> {
     const retries = this.opts.retries;
+    const firstAttemptAt = performance.now();
     let last: HttpAnswer = { ok: false, attempts: 0, reason: "not sent" };
-    for (let attempt = 1; attempt <= retries + 1; attempt++) {
+    // attempt counts this request's tries; `scheduled` only those its own retry schedule paid for
+    for (let attempt = 1, scheduled = 1; ; attempt++) {
+      const gate = await this.circuit.enter();
+      if (!gate.go) return { ...last, reason: `${last.attempts ? last.reason : gate.refusal.kind}; ${gate.refusal.note}`, kind: last.kind ?? gate.refusal.kind };
+      if (attempt > 1) this.retried++;
       const outcome = await this.attempt(req, attempt);
+      const exhausted = scheduled > retries;
+      if (outcome.connectionFailed) {
+        this.circuit.failed(outcome.result.kind ?? outcome.result.reason ?? "", { probe: gate.probe, exhausted, firstAttemptAt });
+      } else if (outcome.result.status !== undefined) this.circuit.succeeded(gate.probe);
       if (outcome.result.ok) return outcome.result;
-      const retrying = outcome.retryable && attempt <= retries && !this.stopped;
-      this.opts.onFailedAttempt?.({ kind: outcome.result.kind!, attempt, retries, retrying });
-      if (!outcome.retryable || attempt > retries) return outcome.result;
       last = outcome.result;
-      if (this.stopped) return { ...last, reason: `${last.reason}; not retried: interrupted` };
-      const delayMs = outcome.retryAfterMs ?? this.backoff(attempt);
-      this.retried++;
+      // while the server is down, the circuit paces and bounds the attempts (a request that used up its own ends here unless records wait)
+      const shared = !!outcome.connectionFailed && this.circuit.isOpen && (!exhausted || this.circuit.waits);
+      const retrying = outcome.retryable && (scheduled <= retries || shared) && !this.stopped;
+      this.opts.onFailedAttempt?.({ kind: outcome.result.kind!, attempt, retries, retrying });
+      if (!retrying) return this.stopped && outcome.retryable ? { ...last, reason: `${last.reason}; not retried: interrupted` } : last;
+      if (shared) continue;
+      const delayMs = outcome.retryAfterMs ?? backoffMs(scheduled, BACKOFF_MS, this.maxBackoffMs);
+      scheduled++;
       if (!(await this.wait(delayMs))) return { ...last, reason: `${last.reason}; not retried: interrupted` };
     }
-    return last;
   }
 
-  private async attempt(req: SendRequest, attempt: number): Promise<{ result: HttpAnswer; retryable: boolean; retryAfterMs?: number }> {
+  private async attempt(req: SendRequest, attempt: number): Promise<{ result: HttpAnswer; retryable: boolean; retryAfterMs?: number; connectionFailed?: boolean }> {
     const timeout = AbortSignal.timeout(this.opts.timeoutMs);
     try {
       const res = await this.agent.request({
@@ -118,7 +136,7 @@ export class HttpSender {
       const kind = timedOut ? `${this.url.host}: ${reason}` : netFailureKind(this.url.host, { code, message: e.cause?.message ?? e.message });
       // a certificate the server should not have is not going to get better
       const retryable = !/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT|HOSTNAME_MISMATCH/i.test(String(code));
-      return { result: { ok: false, attempts: attempt, reason, kind }, retryable };
+      return { result: { ok: false, attempts: attempt, reason, kind }, retryable, connectionFailed: retryable };
     }
   }
 
@@ -137,11 +155,6 @@ export class HttpSender {
       }, ms);
       this.waiting.add(wake);
     });
-  }
-
-  private backoff(attempt: number): number {
-    const step = Math.min(MAX_BACKOFF_MS, BACKOFF_MS * 2 ** (attempt - 1));
-    return Math.round(step / 2 + Math.random() * (step / 2));
   }
 
   private retryAfter(value: string | string[] | undefined): number | undefined {
