@@ -123,3 +123,25 @@ describe("mozdef-send to a receiver that is down", () => {
     expect(r.stderr).toContain("--wait-for-receiver: not a duration: soon");
   });
 });
+
+describe("syslog-send over tcp to a collector that is down", () => {
+  it("20,000 lines to a closed port finish within seconds, every one dead-lettered; --stats counts the retries", async () => {
+    const port = await closedPort();
+    const w = workdir();
+    const started = performance.now();
+    const r = await shAsync(`syslog-send --server tcp://127.0.0.1:${port} --retries 3 --stats --dead-letter ${w.dead}`, { input: events(20_000) });
+    const seconds = (performance.now() - started) / 1000;
+    expect(r.status).toBe(1);
+    expect(seconds).toBeLessThan(20);
+    const dead = deadLines(w.dead);
+    expect(dead.length).toBe(20_000);
+    expect(dead[0].dead_letter.reason).toMatch(/ECONNREFUSED/);
+    expect(dead[1].dead_letter.reason).toBe(`tcp 127.0.0.1:${port}: connection refused; not sent: the receiver is down`);
+    // one line's schedule (3 retries) and the probes, not 3 retries a line
+    const s = statsOf(r.stderr);
+    expect(s).toMatchObject({ read: 20_000, sent: 0, dead: 20_000 });
+    expect(s.retried).toBeGreaterThanOrEqual(3);
+    expect(s.retried).toBeLessThan(40);
+    expect(r.stderr).toMatch(/dead-lettered 20000 \(invalid 0\), reconnects 0, unconfirmed 0\n/);
+  }, 60_000);
+});

@@ -110,7 +110,7 @@ export interface Sender<T> {
    * outranks the counts (credentials refused).
    */
   close(stats: Readonly<LoopStats>): Promise<Outcome>;
-  counters(): { retried: number; truncated: number };
+  counters(): { retried: number; truncated: number; more?: string };
 }
 
 /** How a sender command runs: who it is, its arguments, and the shape of its delivery units. */
@@ -194,10 +194,10 @@ function progress(io: Io, stats: () => string): () => void {
 }
 
 /** The end of a sender's run: stats, then an error when anything was not delivered. */
-function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean; reasons: string }): void {
+function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number; more?: string }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean; reasons: string }): void {
   opts.deadLetter?.close();
   if (opts.showStats) {
-    const extra = (stats.truncated ? `, truncated ${stats.truncated}` : "") + (stats.leftOut ? `, not applicable ${stats.leftOut}` : "");
+    const extra = (stats.truncated ? `, truncated ${stats.truncated}` : "") + (stats.leftOut ? `, not applicable ${stats.leftOut}` : "") + (stats.more ? `, ${stats.more}` : "");
     io.warn(`read ${stats.read}, ${opts.dryRun ? "printed" : "sent"} ${stats.sent}, retried ${stats.retried ?? 0}, dead-lettered ${stats.deadLettered} (invalid ${stats.invalid})${extra}`);
   }
   const lost = stats.deadLettered;

@@ -3,6 +3,7 @@ import type { SyslogFormat } from "../sinks/syslog/format.js";
 import { STYLES, type SyslogStyle } from "../sinks/mozdef/syslog-line.js";
 import type { SyslogSenderOptions } from "../sinks/mozdef/syslog-sender.js";
 import type { SenderSettings } from "./sender.js";
+import type { TransportStats } from "../sinks/syslog/transport.js";
 
 /** The syslog options mozdef-send (as --syslog-*) and syslog-send (as they are) both declare. */
 export const syslogOption = {
@@ -28,7 +29,20 @@ export interface SyslogChoices {
 export function syslogSenderOptions(c: SyslogChoices, s: SenderSettings): SyslogSenderOptions {
   const server = parseServer(c.server);
   return {
-    transport: { ...server, timeoutMs: s.timeoutMs, retries: s.retries, maxSize: c.maxSize, tls: s.tls, onFailedAttempt: s.onFailedAttempt },
+    transport: { ...server, timeoutMs: s.timeoutMs, retries: s.retries, maxSize: c.maxSize, tls: s.tls, onFailedAttempt: s.onFailedAttempt, outage: s.outage },
     line: { style: c.style, format: c.format, facility: facilityNumber(c.facility), ident: c.ident, hostname: c.hostname, maxSize: c.maxSize, local: server.kind === "unix" },
   };
+}
+
+/**
+ * What --stats adds for a syslog connection: tcp/tls reconnects and the
+ * lines written on connections that then broke (unconfirmed: they may be
+ * lost); relp reconnects and the lines written again (possible duplicates).
+ */
+export function syslogStatsNote(server: string, s: TransportStats | undefined): string {
+  if (!s) return "";
+  const kind = parseServer(server).kind;
+  if (kind === "tcp" || kind === "tls") return `reconnects ${s.reconnects}, unconfirmed ${s.unconfirmed}`;
+  if (kind === "relp" || kind === "relp+tls") return `reconnects ${s.reconnects}, possible duplicates ${s.resent}`;
+  return "";
 }

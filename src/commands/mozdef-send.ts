@@ -2,7 +2,7 @@ import { PipeError } from "../errors.js";
 import { runCli, type CommandSpec } from "../cli/run.js";
 import { configOption, loadRunnerComplianceConfig } from "../cli/runner-config.js";
 import { checkSenderArgs, printTo, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
-import { syslogOption, syslogSenderOptions } from "../cli/syslog-options.js";
+import { syslogOption, syslogSenderOptions, syslogStatsNote } from "../cli/syslog-options.js";
 import { Deliverer, type DelivererOptions } from "../sinks/mozdef/deliver.js";
 import { parseHttpUrl } from "../delivery/http.js";
 import { goJson } from "../util/go-json.js";
@@ -102,7 +102,7 @@ export const spec: CommandSpec<Args> = {
           : printTo(io.stdout, (items: Item[]) => items.map((i) => `${JSON.stringify(i.doc)}\n`).join("")),
         stop: () => deliverer?.stop(),
         close: async () => (await deliverer?.close()) ?? DELIVERED,
-        counters: () => ({ retried: deliverer?.retried ?? 0, truncated: deliverer?.truncated ?? 0 }),
+        counters: () => ({ retried: deliverer?.retried ?? 0, truncated: deliverer?.truncated ?? 0, more: syslogStatsNote(args["syslog-server"], deliverer?.syslog?.stats()) }),
       },
     );
   },

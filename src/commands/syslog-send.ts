@@ -1,7 +1,7 @@
 import { PipeError } from "../errors.js";
 import { runCli, type CommandSpec } from "../cli/run.js";
 import { checkSenderArgs, printTo, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
-import { syslogOption, syslogSenderOptions } from "../cli/syslog-options.js";
+import { syslogOption, syslogSenderOptions, syslogStatsNote } from "../cli/syslog-options.js";
 import { Deliverer } from "../sinks/mozdef/deliver.js";
 import { lineToDocument, RECORD_KINDS, type RecordKind } from "../sinks/mozdef/records.js";
 import { resolveFqdn } from "../sinks/mozdef/host.js";
@@ -59,13 +59,13 @@ export const spec: CommandSpec<Args> = {
         })
         .join("");
     await runSender<Json>(
-      { name: "syslog-send", args, io, unitSize: 1, concurrency: 1, maxSize: args["max-size"], failures },
+      { name: "syslog-send", args, io, unitSize: 1, concurrency: syslog.transport.kind.startsWith("relp") ? args.concurrency : 1, maxSize: args["max-size"], failures },
       {
         prepare: (line) => lineToDocument(line, { kind: args.kind, includeNotApplicable: args["include-notapplicable"], hostname }),
         deliver: deliverer ? (docs) => deliverer.deliver(docs) : printTo(io.stdout, preview),
         stop: () => deliverer?.stop(),
         close: async () => (await deliverer?.close()) ?? DELIVERED,
-        counters: () => ({ retried: 0, truncated: (deliverer?.truncated ?? 0) + previewTruncated }),
+        counters: () => ({ retried: deliverer?.retried ?? 0, truncated: (deliverer?.truncated ?? 0) + previewTruncated, more: syslogStatsNote(args.server, deliverer?.syslog?.stats()) }),
       },
     );
   },
