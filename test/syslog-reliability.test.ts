@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN } from "./helpers/paths.js";
 import { haveImrelp, startRelpRsyslog, type RelpRsyslog } from "./helpers/rsyslog-relp.js";
+import { makePki } from "./helpers/tls.js";
+import { shAsync } from "./helpers/run.js";
 
 /** syslog-send over RELP (acknowledged) and what --stats says of plain tcp (issue 13, section 2). */
 
@@ -64,6 +66,35 @@ describe.skipIf(!haveImrelp())("syslog-send relp:// into a real rsyslogd (imrelp
     // every duplicate rsyslog wrote is one the stats announced
     expect(got.length - total).toBeLessThanOrEqual(s["possible duplicates"]);
   }, 120_000);
+});
+
+describe.skipIf(!haveImrelp())("relp+tls:// and mozdef-send's --only-syslog relp://", () => {
+  it("syslog-send relp+tls:// with a client certificate: every line acknowledged", async () => {
+    const pki = makePki();
+    const rs = await startRelpRsyslog({ tls: { caFile: pki.caFile, certFile: join(pki.dir, "server.pem"), keyFile: join(pki.dir, "server.key") } });
+    try {
+      const input = Array.from({ length: 30 }, (_, i) => record(i)).join("");
+      const r = await shAsync(`syslog-send --server relp+tls://127.0.0.1:${rs.port} --ca ${pki.caFile} --cert ${pki.clientCertFile} --key ${pki.clientKeyFile} --stats`, { input });
+      expect(r.status, r.stderr).toBe(0);
+      expect(rs.lines().map(seqOf)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect(r.stderr).toBe("syslog-send: read 30, sent 30, retried 0, dead-lettered 0 (invalid 0), reconnects 0, possible duplicates 0\n");
+    } finally {
+      await rs.dispose();
+    }
+  }, 60_000);
+
+  it("mozdef-send --only-syslog --syslog-server relp://", async () => {
+    const rs = await startRelpRsyslog();
+    try {
+      const input = Array.from({ length: 10 }, (_, i) => record(i)).join("");
+      const r = await shAsync(`mozdef-send --only-syslog --syslog-server relp://127.0.0.1:${rs.port} --stats`, { input });
+      expect(r.status, r.stderr).toBe(0);
+      expect(rs.lines().map(seqOf)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+      expect(r.stderr).toMatch(/read 10, sent 10, .*reconnects 0, possible duplicates 0\n$/);
+    } finally {
+      await rs.dispose();
+    }
+  }, 60_000);
 });
 
 describe("syslog-send over plain tcp: --stats says what may be lost", () => {

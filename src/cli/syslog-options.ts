@@ -5,6 +5,10 @@ import type { SyslogSenderOptions } from "../sinks/mozdef/syslog-sender.js";
 import type { SenderSettings } from "./sender.js";
 import type { TransportStats } from "../sinks/syslog/transport.js";
 
+/** Where syslog lines can go, for --server and --syslog-server. */
+export const SERVERS =
+  "unix:///dev/log (or a path), udp://host:514, tcp://host:514, tls://host:6514 (tcp and tls cannot confirm lines: those written just before a collector restart can be lost), relp://host:2514 or relp+tls://host:2514 (rsyslog's imrelp: every line acknowledged; TLS with --ca, --cert, --key)";
+
 /** The syslog options mozdef-send (as --syslog-*) and syslog-send (as they are) both declare. */
 export const syslogOption = {
   server: (describe: string) => ({ type: "string", default: "unix:///dev/log", describe }) as const,

@@ -2,7 +2,7 @@ import { PipeError } from "../errors.js";
 import { runCli, type CommandSpec } from "../cli/run.js";
 import { configOption, loadRunnerComplianceConfig } from "../cli/runner-config.js";
 import { checkSenderArgs, printTo, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
-import { syslogOption, syslogSenderOptions, syslogStatsNote } from "../cli/syslog-options.js";
+import { SERVERS, syslogOption, syslogSenderOptions, syslogStatsNote } from "../cli/syslog-options.js";
 import { Deliverer, type DelivererOptions } from "../sinks/mozdef/deliver.js";
 import { parseHttpUrl } from "../delivery/http.js";
 import { goJson } from "../util/go-json.js";
@@ -55,7 +55,7 @@ export const spec: CommandSpec<Args> = {
         .option("max-size", { type: "number", default: 1024 * 1024, describe: "largest event in bytes; bigger ones are dead-lettered" })
         .option("also-syslog", { type: "boolean", default: false, describe: "also write each event to syslog (mozdef_client's set_send_to_syslog)" })
         .option("only-syslog", { type: "boolean", default: false, describe: "write to syslog only, no HTTP" })
-        .option("syslog-server", syslogOption.server("unix:///dev/log, udp://host:514, tcp://host:514 or tls://host:6514"))
+        .option("syslog-server", syslogOption.server(SERVERS))
         .option("syslog-style", syslogOption.style)
         .option("syslog-format", syslogOption.format)
         .option("facility", syslogOption.facility("syslog facility"))
