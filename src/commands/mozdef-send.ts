@@ -78,7 +78,7 @@ export const spec: CommandSpec<Args> = {
     const syslogMaxSize = Math.min(args["max-size"], 64 * 1024);
     const delivery: DelivererOptions = {};
     if (httpWanted && url) delivery.http = { url, ...settings, batch: args.batch };
-    if (args["sqs-queue"]) delivery.sqs = { queue: args["sqs-queue"], region: args["sqs-region"], accountId: args["sqs-account"], endpoint: args["sqs-endpoint"], retries: args.retries };
+    if (args["sqs-queue"]) delivery.sqs = { queue: args["sqs-queue"], region: args["sqs-region"], accountId: args["sqs-account"], endpoint: args["sqs-endpoint"], retries: args.retries, outage: settings.outage };
     if (args["also-syslog"] || args["only-syslog"]) {
       const choices = { server: args["syslog-server"], style: args["syslog-style"], format: args["syslog-format"], facility: args.facility };
       delivery.syslog = syslogSenderOptions({ ...choices, ident: "mozdef-send", maxSize: syslogMaxSize, hostname }, settings);

@@ -70,6 +70,7 @@ export class Deliverer {
   /** Stops waiting retries at once (signals). */
   stop(): void {
     this.http?.stop();
+    this.sqs?.stop();
     this.syslog?.stop();
   }
 
