@@ -1,4 +1,5 @@
 import { PipeError } from "../errors.js";
+import type { AttemptListener } from "./outcome.js";
 
 /**
  * What a sender does when its receiver is down: the outage settings every
@@ -48,7 +49,7 @@ export class Circuit {
   private probeMs = FIRST_PROBE_MS;
   private probing = false;
   private lastSuccess = 0;
-  private stopped = false;
+  private halted = false;
   private readonly waiters = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
   /** Times the receiver was found down. */
@@ -68,7 +69,7 @@ export class Circuit {
   /** Waits while the receiver is down (if waiting is on); says whether to send, and if so whether as the probe. */
   async enter(): Promise<Gate> {
     for (;;) {
-      if (this.stopped) return { go: false, refusal: { kind: this.why || "interrupted", note: "not sent: interrupted" } };
+      if (this.halted) return { go: false, refusal: { kind: this.why || "interrupted", note: "not sent: interrupted" } };
       if (this.openSince === null) return { go: true, probe: false };
       const t = performance.now();
       if (!this.probing && t >= this.probeAt) {
@@ -111,8 +112,12 @@ export class Circuit {
   }
 
   /** SIGINT/SIGTERM: waiting records give up at once. */
+  get stopped(): boolean {
+    return this.halted;
+  }
+
   stop(): void {
-    this.stopped = true;
+    this.halted = true;
     this.wakeAll();
   }
 
@@ -144,6 +149,65 @@ export class Circuit {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     for (const wake of [...this.waiters]) wake();
+  }
+}
+
+/** One attempt to send a record, as the retry schedule sees it. */
+export interface Try<R> {
+  result: R;
+  ok: boolean;
+  /** "answered": the receiver is up (whatever it said); "unreachable": no connection or no answer; else unknown. */
+  contact: "answered" | "unreachable" | "unknown";
+  /** Whether another attempt may help. */
+  retryable: boolean;
+  /** When the receiver asked to be tried again (Retry-After). */
+  retryAfterMs?: number;
+  kind: string;
+}
+
+export interface Schedule {
+  circuit: Circuit;
+  /** Attempts after the first, paid for by the record itself. */
+  retries: number;
+  firstBackoffMs: number;
+  maxBackoffMs: number;
+  onFailedAttempt?: AttemptListener;
+  /** Pauses between attempts; resolves false when interrupted. */
+  wait(ms: number): Promise<boolean>;
+  /** Each attempt after a record's first (--stats: retried). */
+  onRetry(): void;
+}
+
+/**
+ * Sends one record: attempts with exponential backoff while its own retries
+ * last; while the receiver is down, the circuit paces the attempts (probes)
+ * and says when to stop. `giveUp` makes the result of a record that is not
+ * sent (again): the last attempt's failure, if there was one, and why.
+ */
+export async function sendWithRetries<R>(s: Schedule, attempt: (n: number) => Promise<Try<R>>, giveUp: (last: Try<R> | null, note: Refusal) => R): Promise<R> {
+  const firstAttemptAt = performance.now();
+  let last: Try<R> | null = null;
+  // attempt counts this record's tries; `scheduled` only those its own retry schedule paid for
+  for (let n = 1, scheduled = 1; ; n++) {
+    const gate = await s.circuit.enter();
+    if (!gate.go) return giveUp(last, gate.refusal);
+    if (n > 1) s.onRetry();
+    const t = await attempt(n);
+    last = t;
+    const exhausted = scheduled > s.retries;
+    if (t.contact === "unreachable") s.circuit.failed(t.kind, { probe: gate.probe, exhausted, firstAttemptAt });
+    else if (t.contact === "answered") s.circuit.succeeded(gate.probe);
+    else if (gate.probe) s.circuit.failed(t.kind, { probe: true });
+    if (t.ok) return t.result;
+    // a record that used up its own retries ends here, unless records wait for the receiver
+    const shared = t.contact === "unreachable" && s.circuit.isOpen && (!exhausted || s.circuit.waits);
+    const retrying = t.retryable && (!exhausted || shared) && !s.circuit.stopped;
+    s.onFailedAttempt?.({ kind: t.kind, attempt: n, retries: s.retries, retrying });
+    if (!retrying) return s.circuit.stopped && t.retryable ? giveUp(t, { kind: t.kind, note: "not retried: interrupted" }) : t.result;
+    if (shared) continue;
+    const delayMs = t.retryAfterMs ?? backoffMs(scheduled, s.firstBackoffMs, s.maxBackoffMs);
+    scheduled++;
+    if (!(await s.wait(delayMs))) return giveUp(t, { kind: t.kind, note: "not retried: interrupted" });
   }
 }
 

@@ -2,7 +2,7 @@ import { Agent, type Dispatcher } from "undici";
 import { PipeError } from "../errors.js";
 import { tlsConnectOptions, type TlsOptions } from "./tls.js";
 import { netFailureKind, type AttemptListener, type HttpAnswer } from "./outcome.js";
-import { backoffMs, Circuit, DEFAULT_OUTAGE, type OutageSettings } from "./circuit.js";
+import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Try } from "./circuit.js";
 
 export type { TlsOptions };
 
@@ -81,34 +81,21 @@ export class HttpSender {
   }
 
   async send(req: SendRequest): Promise<HttpAnswer> {
-    const retries = this.opts.retries;
-    const firstAttemptAt = performance.now();
-    let last: HttpAnswer = { ok: false, attempts: 0, reason: "not sent" };
-    // attempt counts this request's tries; `scheduled` only those its own retry schedule paid for
-    for (let attempt = 1, scheduled = 1; ; attempt++) {
-      const gate = await this.circuit.enter();
-      if (!gate.go) return { ...last, reason: `${last.attempts ? last.reason : gate.refusal.kind}; ${gate.refusal.note}`, kind: last.kind ?? gate.refusal.kind };
-      if (attempt > 1) this.retried++;
-      const outcome = await this.attempt(req, attempt);
-      const exhausted = scheduled > retries;
-      if (outcome.connectionFailed) {
-        this.circuit.failed(outcome.result.kind ?? outcome.result.reason ?? "", { probe: gate.probe, exhausted, firstAttemptAt });
-      } else if (outcome.result.status !== undefined) this.circuit.succeeded(gate.probe);
-      if (outcome.result.ok) return outcome.result;
-      last = outcome.result;
-      // while the server is down, the circuit paces and bounds the attempts (a request that used up its own ends here unless records wait)
-      const shared = !!outcome.connectionFailed && this.circuit.isOpen && (!exhausted || this.circuit.waits);
-      const retrying = outcome.retryable && (scheduled <= retries || shared) && !this.stopped;
-      this.opts.onFailedAttempt?.({ kind: outcome.result.kind!, attempt, retries, retrying });
-      if (!retrying) return this.stopped && outcome.retryable ? { ...last, reason: `${last.reason}; not retried: interrupted` } : last;
-      if (shared) continue;
-      const delayMs = outcome.retryAfterMs ?? backoffMs(scheduled, BACKOFF_MS, this.maxBackoffMs);
-      scheduled++;
-      if (!(await this.wait(delayMs))) return { ...last, reason: `${last.reason}; not retried: interrupted` };
-    }
+    const schedule = {
+      circuit: this.circuit,
+      retries: this.opts.retries,
+      firstBackoffMs: BACKOFF_MS,
+      maxBackoffMs: this.maxBackoffMs,
+      onFailedAttempt: this.opts.onFailedAttempt,
+      wait: (ms: number) => this.wait(ms),
+      onRetry: () => this.retried++,
+    };
+    return sendWithRetries<HttpAnswer>(schedule, (n) => this.attempt(req, n), (last, why) =>
+      last ? { ...last.result, reason: `${last.result.reason}; ${why.note}` } : { ok: false, attempts: 0, reason: `${why.kind}; ${why.note}`, kind: why.kind },
+    );
   }
 
-  private async attempt(req: SendRequest, attempt: number): Promise<{ result: HttpAnswer; retryable: boolean; retryAfterMs?: number; connectionFailed?: boolean }> {
+  private async attempt(req: SendRequest, attempt: number): Promise<Try<HttpAnswer>> {
     const timeout = AbortSignal.timeout(this.opts.timeoutMs);
     try {
       const res = await this.agent.request({
@@ -123,11 +110,11 @@ export class HttpSender {
       } as Dispatcher.RequestOptions);
       const body = await res.body.text();
       const status = res.statusCode;
-      if (status >= 200 && status < 300) return { result: { ok: true, status, attempts: attempt, body }, retryable: false };
+      if (status >= 200 && status < 300) return { result: { ok: true, status, attempts: attempt, body }, ok: true, contact: "answered", retryable: false, kind: "" };
       const said = body.trim().slice(0, 200);
       const result: HttpAnswer = { ok: false, status, attempts: attempt, reason: `HTTP ${status}${said ? `: ${said}` : ""}`, kind: `${this.url.host}: HTTP ${status}`, body, headers: res.headers };
       const retryable = !req.noRetry?.has(status) && (status >= 500 || status === 429 || (this.opts.retryOn?.has(status) ?? false));
-      return { result, retryable, retryAfterMs: retryable ? this.retryAfter(res.headers["retry-after"]) : undefined };
+      return { result, ok: false, contact: "answered", retryable, retryAfterMs: retryable ? this.retryAfter(res.headers["retry-after"]) : undefined, kind: result.kind! };
     } catch (err) {
       const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
       const timedOut = timeout.aborted || e.code === "UND_ERR_HEADERS_TIMEOUT" || e.code === "UND_ERR_BODY_TIMEOUT";
@@ -136,7 +123,7 @@ export class HttpSender {
       const kind = timedOut ? `${this.url.host}: ${reason}` : netFailureKind(this.url.host, { code, message: e.cause?.message ?? e.message });
       // a certificate the server should not have is not going to get better
       const retryable = !/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT|HOSTNAME_MISMATCH/i.test(String(code));
-      return { result: { ok: false, attempts: attempt, reason, kind }, retryable, connectionFailed: retryable };
+      return { result: { ok: false, attempts: attempt, reason, kind }, ok: false, contact: retryable ? "unreachable" : "unknown", retryable, kind };
     }
   }
 

@@ -6,7 +6,7 @@ import { sleep } from "../../delivery/http.js";
 import { tlsConnectOptions, type TlsOptions } from "../../delivery/tls.js";
 import { statSync } from "node:fs";
 import { DELIVERED, failed, netFailureKind, type AttemptListener, type Outcome } from "../../delivery/outcome.js";
-import { Circuit, DEFAULT_OUTAGE, type OutageSettings } from "../../delivery/circuit.js";
+import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Try } from "../../delivery/circuit.js";
 import { RelpClient } from "./relp.js";
 
 export type TransportKind = "unix" | "udp" | "tcp" | "tls" | "relp" | "relp+tls";
@@ -134,34 +134,30 @@ class StreamTransport implements SyslogTransport {
     return { ...this.counts };
   }
 
-  private async deliver(data: string): Promise<Outcome> {
-    const { retries } = this.opts;
-    const maxBackoffMs = (this.opts.outage ?? DEFAULT_OUTAGE).maxBackoffMs;
-    const firstAttemptAt = performance.now();
-    let last: { reason: string; kind: string } | null = null;
-    for (let attempt = 1, scheduled = 1; ; attempt++) {
-      const gate = await this.circuit.enter();
-      if (!gate.go) return failed(`${last?.reason ?? gate.refusal.kind}; ${gate.refusal.note}`, last?.kind ?? gate.refusal.kind);
-      if (attempt > 1) this.counts.retried++;
-      try {
-        await this.write(await this.connection(), data);
-        this.written++;
-        this.circuit.succeeded(gate.probe);
-        return DELIVERED;
-      } catch (err) {
-        last = { reason: `${this.where}: ${(err as Error).message}`, kind: netFailureKind(this.where, err as NodeJS.ErrnoException) };
-        this.drop();
-        const exhausted = scheduled > retries;
-        this.circuit.failed(last.kind, { probe: gate.probe, exhausted, firstAttemptAt });
-        // while the collector is down, the circuit paces and bounds the attempts (a line that used up its own ends here unless lines wait)
-        const shared = this.circuit.isOpen && (!exhausted || this.circuit.waits);
-        const retrying = scheduled <= retries || shared;
-        this.opts.onFailedAttempt?.({ kind: last.kind, attempt, retries, retrying });
-        if (!retrying) return failed(last.reason, last.kind);
-        if (shared) continue;
-        await sleep(Math.min(maxBackoffMs, FIRST_RETRY_MS * 2 ** (scheduled - 1)));
-        scheduled++;
-      }
+  private deliver(data: string): Promise<Outcome> {
+    const schedule = {
+      circuit: this.circuit,
+      retries: this.opts.retries,
+      firstBackoffMs: FIRST_RETRY_MS,
+      maxBackoffMs: (this.opts.outage ?? DEFAULT_OUTAGE).maxBackoffMs,
+      onFailedAttempt: this.opts.onFailedAttempt,
+      wait: (ms: number) => sleep(ms).then(() => true),
+      onRetry: () => this.counts.retried++,
+    };
+    return sendWithRetries<Outcome>(schedule, () => this.attempt(data), (last, why) =>
+      last?.result ? failed(`${last.result.reason}; ${why.note}`, last.kind) : failed(`${why.kind}; ${why.note}`, why.kind),
+    );
+  }
+
+  private async attempt(data: string): Promise<Try<Outcome>> {
+    try {
+      await this.write(await this.connection(), data);
+      this.written++;
+      return { result: DELIVERED, ok: true, contact: "answered", retryable: false, kind: "" };
+    } catch (err) {
+      this.drop();
+      const kind = netFailureKind(this.where, err as NodeJS.ErrnoException);
+      return { result: failed(`${this.where}: ${(err as Error).message}`, kind), ok: false, contact: "unreachable", retryable: true, kind };
     }
   }
 
