@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createServer as createHttp } from "node:http";
+import { createServer as createNet } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shAsync } from "./helpers/run.js";
@@ -143,5 +144,29 @@ describe("syslog-send over tcp to a collector that is down", () => {
     expect(s.retried).toBeGreaterThanOrEqual(3);
     expect(s.retried).toBeLessThan(40);
     expect(r.stderr).toMatch(/dead-lettered 20000 \(invalid 0\), reconnects 0, unconfirmed 0\n/);
+  }, 60_000);
+});
+
+describe("syslog-send --wait-for-receiver over tcp", () => {
+  it("lines wait for the collector instead of being dead-lettered, and all arrive once it listens", async () => {
+    const port = await closedPort();
+    const w = workdir();
+    let got = "";
+    const server = createNet((socket) => {
+      socket.setEncoding("utf8").on("data", (d: string) => (got += d));
+      socket.on("error", () => undefined);
+    });
+    const later = setTimeout(() => server.listen(port, "127.0.0.1"), 1500);
+    try {
+      const r = await shAsync(`syslog-send --server tcp://127.0.0.1:${port} --retries 0 --wait-for-receiver 60s --max-backoff 0.5 --stats --dead-letter ${w.dead}`, { input: events(50) });
+      expect(r.status, r.stderr).toBe(0);
+      expect(deadLines(w.dead)).toEqual([]);
+      const seqs = [...got.matchAll(/"seq": ?(\d+)/g)].map((m) => Number(m[1]));
+      expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      expect(statsOf(r.stderr)).toMatchObject({ read: 50, sent: 50, dead: 0 });
+    } finally {
+      clearTimeout(later);
+      server.close();
+    }
   }, 60_000);
 });
