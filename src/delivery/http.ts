@@ -2,7 +2,7 @@ import { Agent, type Dispatcher } from "undici";
 import { PipeError } from "../errors.js";
 import { tlsConnectOptions, type TlsOptions } from "./tls.js";
 import { netFailureKind, type AttemptListener, type HttpAnswer } from "./outcome.js";
-import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Try } from "./circuit.js";
+import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Schedule, type Try } from "./circuit.js";
 
 export type { TlsOptions };
 
@@ -59,13 +59,22 @@ export class HttpSender {
   private readonly waiting = new Set<() => void>();
   private stopped = false;
   private readonly circuit: Circuit;
-  private readonly maxBackoffMs: number;
+  private readonly schedule: Schedule;
   retried = 0;
 
   constructor(private readonly opts: HttpSenderOptions) {
     this.url = parseHttpUrl(opts.url);
-    this.circuit = new Circuit(opts.outage ?? DEFAULT_OUTAGE);
-    this.maxBackoffMs = (opts.outage ?? DEFAULT_OUTAGE).maxBackoffMs;
+    const outage = opts.outage ?? DEFAULT_OUTAGE;
+    this.circuit = new Circuit(outage);
+    this.schedule = {
+      circuit: this.circuit,
+      retries: opts.retries,
+      firstBackoffMs: BACKOFF_MS,
+      maxBackoffMs: outage.maxBackoffMs,
+      onFailedAttempt: opts.onFailedAttempt,
+      wait: (ms) => this.wait(ms),
+      onRetry: () => this.retried++,
+    };
     this.agent = new Agent({ connections: opts.connections, pipelining: 1, connect: tlsConnectOptions(opts.tls), keepAliveTimeout: 30_000 });
   }
 
@@ -81,16 +90,7 @@ export class HttpSender {
   }
 
   async send(req: SendRequest): Promise<HttpAnswer> {
-    const schedule = {
-      circuit: this.circuit,
-      retries: this.opts.retries,
-      firstBackoffMs: BACKOFF_MS,
-      maxBackoffMs: this.maxBackoffMs,
-      onFailedAttempt: this.opts.onFailedAttempt,
-      wait: (ms: number) => this.wait(ms),
-      onRetry: () => this.retried++,
-    };
-    return sendWithRetries<HttpAnswer>(schedule, (n) => this.attempt(req, n), (last, why) =>
+    return sendWithRetries<HttpAnswer>(this.schedule, (n) => this.attempt(req, n), (last, why) =>
       last ? { ...last.result, reason: `${last.result.reason}; ${why.note}` } : { ok: false, attempts: 0, reason: `${why.kind}; ${why.note}`, kind: why.kind },
     );
   }

@@ -6,7 +6,7 @@ import { sleep } from "../../delivery/http.js";
 import { tlsConnectOptions, type TlsOptions } from "../../delivery/tls.js";
 import { statSync } from "node:fs";
 import { DELIVERED, failed, netFailureKind, type AttemptListener, type Outcome } from "../../delivery/outcome.js";
-import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Try } from "../../delivery/circuit.js";
+import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Schedule, type Try } from "../../delivery/circuit.js";
 import { RelpClient } from "./relp.js";
 
 export type TransportKind = "unix" | "udp" | "tcp" | "tls" | "relp" | "relp+tls";
@@ -113,10 +113,21 @@ class StreamTransport implements SyslogTransport {
   private written = 0;
   private closing = false;
   private readonly counts = { ...NO_STATS };
+  private readonly schedule: Schedule;
 
   constructor(private readonly opts: TransportOptions) {
-    this.circuit = new Circuit(opts.outage ?? DEFAULT_OUTAGE);
+    const outage = opts.outage ?? DEFAULT_OUTAGE;
+    this.circuit = new Circuit(outage);
     this.where = `${opts.kind} ${opts.host}:${opts.port}`;
+    this.schedule = {
+      circuit: this.circuit,
+      retries: opts.retries,
+      firstBackoffMs: FIRST_RETRY_MS,
+      maxBackoffMs: outage.maxBackoffMs,
+      onFailedAttempt: opts.onFailedAttempt,
+      wait: (ms) => sleep(ms).then(() => true),
+      onRetry: () => this.counts.retried++,
+    };
   }
 
   send(frame: string): Promise<Outcome> {
@@ -135,16 +146,7 @@ class StreamTransport implements SyslogTransport {
   }
 
   private deliver(data: string): Promise<Outcome> {
-    const schedule = {
-      circuit: this.circuit,
-      retries: this.opts.retries,
-      firstBackoffMs: FIRST_RETRY_MS,
-      maxBackoffMs: (this.opts.outage ?? DEFAULT_OUTAGE).maxBackoffMs,
-      onFailedAttempt: this.opts.onFailedAttempt,
-      wait: (ms: number) => sleep(ms).then(() => true),
-      onRetry: () => this.counts.retried++,
-    };
-    return sendWithRetries<Outcome>(schedule, () => this.attempt(data), (last, why) =>
+    return sendWithRetries<Outcome>(this.schedule, () => this.attempt(data), (last, why) =>
       last?.result ? failed(`${last.result.reason}; ${why.note}`, last.kind) : failed(`${why.kind}; ${why.note}`, why.kind),
     );
   }
