@@ -9,6 +9,7 @@ import { DELIVERED, type AttemptListener, type Outcome } from "../delivery/outco
 import { FailureReport } from "../delivery/failure-report.js";
 import type { TlsOptions } from "../delivery/tls.js";
 import { DEFAULT_RETRIES, DEFAULT_TIMEOUT_S } from "../delivery/http.js";
+import { outageOptions, outageSettings, type OutageSettings } from "../delivery/circuit.js";
 
 /** Options every sender takes: delivery, TLS, dead-letter, reporting. */
 export interface SenderArgs {
@@ -23,6 +24,8 @@ export interface SenderArgs {
   "dead-letter": string;
   "dry-run": boolean;
   stats: boolean;
+  "wait-for-receiver"?: string;
+  "max-backoff"?: number;
 }
 
 export function senderOptions<T>(y: Argv<T>, deadLetterDefault: string) {
@@ -30,6 +33,7 @@ export function senderOptions<T>(y: Argv<T>, deadLetterDefault: string) {
     .option("concurrency", { type: "number", default: 4, describe: "requests in flight at once (reading pauses while all are busy)" })
     .option("timeout", { type: "number", default: DEFAULT_TIMEOUT_S, describe: "seconds to wait for each attempt" })
     .option("retries", { type: "number", default: DEFAULT_RETRIES, describe: "retries after the first attempt (connection errors, 5xx, 429), with exponential backoff and jitter" })
+    .options(outageOptions)
     .option("retry-on", { type: "string", describe: "more HTTP statuses to retry, comma-separated (e.g. 409,423)" })
     .option("ca", { type: "string", describe: "PEM file of the CA to verify the server against" })
     .option("cert", { type: "string", describe: "client certificate (PEM)" })
@@ -49,6 +53,8 @@ export interface SenderSettings {
   connections: number;
   /** Says the first failure of each kind on stderr as it happens. */
   onFailedAttempt: AttemptListener;
+  /** --wait-for-receiver, --max-backoff (a spool waits for ever: waitMs = Infinity). */
+  outage: OutageSettings;
 }
 
 /** The settings, and the report of failures that runSender ends with (give it in SenderRun). */
@@ -65,7 +71,7 @@ export function checkSenderArgs(a: SenderArgs, io: Io): SenderSettings & { failu
   if ((a.cert === undefined) !== (a.key === undefined)) throw new PipeError("E_USAGE", "--cert and --key go together");
   if (a.insecure) io.warn("warning: --insecure: the server's certificate is NOT verified");
   const failures = new FailureReport(io.warn);
-  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn, timeoutMs: a.timeout * 1000, retries: a.retries, connections: a.concurrency, onFailedAttempt: failures.attempt, failures };
+  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn, timeoutMs: a.timeout * 1000, retries: a.retries, connections: a.concurrency, onFailedAttempt: failures.attempt, outage: outageSettings(a), failures };
 }
 
 /** SIGINT/SIGTERM stop reading; the loop then finishes or dead-letters what is in flight. */
@@ -104,7 +110,7 @@ export interface Sender<T> {
    * outranks the counts (credentials refused).
    */
   close(stats: Readonly<LoopStats>): Promise<Outcome>;
-  counters(): { retried: number; truncated: number };
+  counters(): { retried: number; truncated: number; more?: string };
 }
 
 /** How a sender command runs: who it is, its arguments, and the shape of its delivery units. */
@@ -188,10 +194,10 @@ function progress(io: Io, stats: () => string): () => void {
 }
 
 /** The end of a sender's run: stats, then an error when anything was not delivered. */
-function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean; reasons: string }): void {
+function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number; more?: string }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean; reasons: string }): void {
   opts.deadLetter?.close();
   if (opts.showStats) {
-    const extra = (stats.truncated ? `, truncated ${stats.truncated}` : "") + (stats.leftOut ? `, not applicable ${stats.leftOut}` : "");
+    const extra = (stats.truncated ? `, truncated ${stats.truncated}` : "") + (stats.leftOut ? `, not applicable ${stats.leftOut}` : "") + (stats.more ? `, ${stats.more}` : "");
     io.warn(`read ${stats.read}, ${opts.dryRun ? "printed" : "sent"} ${stats.sent}, retried ${stats.retried ?? 0}, dead-lettered ${stats.deadLettered} (invalid ${stats.invalid})${extra}`);
   }
   const lost = stats.deadLettered;

@@ -2,7 +2,7 @@ import { PipeError } from "../errors.js";
 import { runCli, type CommandSpec } from "../cli/run.js";
 import { configOption, loadRunnerComplianceConfig } from "../cli/runner-config.js";
 import { checkSenderArgs, printTo, runSender, senderOptions, type SenderArgs } from "../cli/sender.js";
-import { syslogOption, syslogSenderOptions } from "../cli/syslog-options.js";
+import { SERVERS, syslogOption, syslogSenderOptions, syslogStatsNote } from "../cli/syslog-options.js";
 import { Deliverer, type DelivererOptions } from "../sinks/mozdef/deliver.js";
 import { parseHttpUrl } from "../delivery/http.js";
 import { goJson } from "../util/go-json.js";
@@ -55,7 +55,7 @@ export const spec: CommandSpec<Args> = {
         .option("max-size", { type: "number", default: 1024 * 1024, describe: "largest event in bytes; bigger ones are dead-lettered" })
         .option("also-syslog", { type: "boolean", default: false, describe: "also write each event to syslog (mozdef_client's set_send_to_syslog)" })
         .option("only-syslog", { type: "boolean", default: false, describe: "write to syslog only, no HTTP" })
-        .option("syslog-server", syslogOption.server("unix:///dev/log, udp://host:514, tcp://host:514 or tls://host:6514"))
+        .option("syslog-server", syslogOption.server(SERVERS))
         .option("syslog-style", syslogOption.style)
         .option("syslog-format", syslogOption.format)
         .option("facility", syslogOption.facility("syslog facility"))
@@ -78,7 +78,7 @@ export const spec: CommandSpec<Args> = {
     const syslogMaxSize = Math.min(args["max-size"], 64 * 1024);
     const delivery: DelivererOptions = {};
     if (httpWanted && url) delivery.http = { url, ...settings, batch: args.batch };
-    if (args["sqs-queue"]) delivery.sqs = { queue: args["sqs-queue"], region: args["sqs-region"], accountId: args["sqs-account"], endpoint: args["sqs-endpoint"], retries: args.retries };
+    if (args["sqs-queue"]) delivery.sqs = { queue: args["sqs-queue"], region: args["sqs-region"], accountId: args["sqs-account"], endpoint: args["sqs-endpoint"], retries: args.retries, outage: settings.outage };
     if (args["also-syslog"] || args["only-syslog"]) {
       const choices = { server: args["syslog-server"], style: args["syslog-style"], format: args["syslog-format"], facility: args.facility };
       delivery.syslog = syslogSenderOptions({ ...choices, ident: "mozdef-send", maxSize: syslogMaxSize, hostname }, settings);
@@ -102,7 +102,7 @@ export const spec: CommandSpec<Args> = {
           : printTo(io.stdout, (items: Item[]) => items.map((i) => `${JSON.stringify(i.doc)}\n`).join("")),
         stop: () => deliverer?.stop(),
         close: async () => (await deliverer?.close()) ?? DELIVERED,
-        counters: () => ({ retried: deliverer?.retried ?? 0, truncated: deliverer?.truncated ?? 0 }),
+        counters: () => ({ retried: deliverer?.retried ?? 0, truncated: deliverer?.truncated ?? 0, more: syslogStatsNote(args["syslog-server"], deliverer?.syslog?.stats()) }),
       },
     );
   },

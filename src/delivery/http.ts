@@ -2,6 +2,7 @@ import { Agent, type Dispatcher } from "undici";
 import { PipeError } from "../errors.js";
 import { tlsConnectOptions, type TlsOptions } from "./tls.js";
 import { netFailureKind, type AttemptListener, type HttpAnswer } from "./outcome.js";
+import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Schedule, type Try } from "./circuit.js";
 
 export type { TlsOptions };
 
@@ -18,15 +19,16 @@ export interface HttpSenderOptions {
   tls?: TlsOptions;
   headers?: Record<string, string>;
   onFailedAttempt?: AttemptListener;
+  /** What to do while the server is down (default: fail the rest at once once it is found down). */
+  outage?: OutageSettings;
 }
 
 /** Retries after the first attempt and seconds per attempt: the commands' defaults and the library's. */
 export const DEFAULT_RETRIES = 5;
 export const DEFAULT_TIMEOUT_S = 10;
 
-/** First backoff step and its cap; the longest Retry-After honoured (milliseconds). */
+/** First backoff step; the longest Retry-After honoured (milliseconds). */
 const BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 30_000;
 const MAX_RETRY_AFTER_MS = 300_000;
 
 export interface SendRequest {
@@ -43,7 +45,8 @@ export interface SendRequest {
  * timeout per attempt and retries with exponential backoff and jitter on
  * connection errors, 5xx, 429 (Retry-After honoured) and chosen statuses.
  * Other statuses come back as failures for the caller to dead-letter. TLS
- * certificates are verified unless `insecure`.
+ * certificates are verified unless `insecure`. A server found down (see
+ * Circuit) costs one retry schedule, not one per request.
  */
 export class HttpSender {
   private readonly agent: Agent;
@@ -55,16 +58,30 @@ export class HttpSender {
    */
   private readonly waiting = new Set<() => void>();
   private stopped = false;
+  private readonly circuit: Circuit;
+  private readonly schedule: Schedule;
   retried = 0;
 
   constructor(private readonly opts: HttpSenderOptions) {
     this.url = parseHttpUrl(opts.url);
+    const outage = opts.outage ?? DEFAULT_OUTAGE;
+    this.circuit = new Circuit(outage);
+    this.schedule = {
+      circuit: this.circuit,
+      retries: opts.retries,
+      firstBackoffMs: BACKOFF_MS,
+      maxBackoffMs: outage.maxBackoffMs,
+      onFailedAttempt: opts.onFailedAttempt,
+      wait: (ms) => this.wait(ms),
+      onRetry: () => this.retried++,
+    };
     this.agent = new Agent({ connections: opts.connections, pipelining: 1, connect: tlsConnectOptions(opts.tls), keepAliveTimeout: 30_000 });
   }
 
   /** Makes waiting retries give up at once (SIGINT/SIGTERM). */
   stop(): void {
     this.stopped = true;
+    this.circuit.stop();
     for (const wake of this.waiting) wake();
   }
 
@@ -73,24 +90,12 @@ export class HttpSender {
   }
 
   async send(req: SendRequest): Promise<HttpAnswer> {
-    const retries = this.opts.retries;
-    let last: HttpAnswer = { ok: false, attempts: 0, reason: "not sent" };
-    for (let attempt = 1; attempt <= retries + 1; attempt++) {
-      const outcome = await this.attempt(req, attempt);
-      if (outcome.result.ok) return outcome.result;
-      const retrying = outcome.retryable && attempt <= retries && !this.stopped;
-      this.opts.onFailedAttempt?.({ kind: outcome.result.kind!, attempt, retries, retrying });
-      if (!outcome.retryable || attempt > retries) return outcome.result;
-      last = outcome.result;
-      if (this.stopped) return { ...last, reason: `${last.reason}; not retried: interrupted` };
-      const delayMs = outcome.retryAfterMs ?? this.backoff(attempt);
-      this.retried++;
-      if (!(await this.wait(delayMs))) return { ...last, reason: `${last.reason}; not retried: interrupted` };
-    }
-    return last;
+    return sendWithRetries<HttpAnswer>(this.schedule, (n) => this.attempt(req, n), (last, why) =>
+      last ? { ...last.result, reason: `${last.result.reason}; ${why.note}` } : { ok: false, attempts: 0, reason: `${why.kind}; ${why.note}`, kind: why.kind },
+    );
   }
 
-  private async attempt(req: SendRequest, attempt: number): Promise<{ result: HttpAnswer; retryable: boolean; retryAfterMs?: number }> {
+  private async attempt(req: SendRequest, attempt: number): Promise<Try<HttpAnswer>> {
     const timeout = AbortSignal.timeout(this.opts.timeoutMs);
     try {
       const res = await this.agent.request({
@@ -105,11 +110,11 @@ export class HttpSender {
       } as Dispatcher.RequestOptions);
       const body = await res.body.text();
       const status = res.statusCode;
-      if (status >= 200 && status < 300) return { result: { ok: true, status, attempts: attempt, body }, retryable: false };
+      if (status >= 200 && status < 300) return { result: { ok: true, status, attempts: attempt, body }, ok: true, contact: "answered", retryable: false, kind: "" };
       const said = body.trim().slice(0, 200);
       const result: HttpAnswer = { ok: false, status, attempts: attempt, reason: `HTTP ${status}${said ? `: ${said}` : ""}`, kind: `${this.url.host}: HTTP ${status}`, body, headers: res.headers };
       const retryable = !req.noRetry?.has(status) && (status >= 500 || status === 429 || (this.opts.retryOn?.has(status) ?? false));
-      return { result, retryable, retryAfterMs: retryable ? this.retryAfter(res.headers["retry-after"]) : undefined };
+      return { result, ok: false, contact: "answered", retryable, retryAfterMs: retryable ? this.retryAfter(res.headers["retry-after"]) : undefined, kind: result.kind! };
     } catch (err) {
       const e = err as Error & { code?: string; cause?: { code?: string; message?: string } };
       const timedOut = timeout.aborted || e.code === "UND_ERR_HEADERS_TIMEOUT" || e.code === "UND_ERR_BODY_TIMEOUT";
@@ -118,7 +123,7 @@ export class HttpSender {
       const kind = timedOut ? `${this.url.host}: ${reason}` : netFailureKind(this.url.host, { code, message: e.cause?.message ?? e.message });
       // a certificate the server should not have is not going to get better
       const retryable = !/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT|HOSTNAME_MISMATCH/i.test(String(code));
-      return { result: { ok: false, attempts: attempt, reason, kind }, retryable };
+      return { result: { ok: false, attempts: attempt, reason, kind }, ok: false, contact: retryable ? "unreachable" : "unknown", retryable, kind };
     }
   }
 
@@ -137,11 +142,6 @@ export class HttpSender {
       }, ms);
       this.waiting.add(wake);
     });
-  }
-
-  private backoff(attempt: number): number {
-    const step = Math.min(MAX_BACKOFF_MS, BACKOFF_MS * 2 ** (attempt - 1));
-    return Math.round(step / 2 + Math.random() * (step / 2));
   }
 
   private retryAfter(value: string | string[] | undefined): number | undefined {

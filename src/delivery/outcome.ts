@@ -36,7 +36,8 @@ export interface HttpAnswer {
 export function httpOutcome(a: HttpAnswer): Outcome {
   if (a.ok) return DELIVERED;
   const reason = a.reason ?? "not sent";
-  return failed(`${reason} (after ${a.attempts} attempt${a.attempts === 1 ? "" : "s"})`, a.kind ?? reason);
+  const tries = a.attempts ? ` (after ${a.attempts} attempt${a.attempts === 1 ? "" : "s"})` : "";
+  return failed(`${reason}${tries}`, a.kind ?? reason);
 }
 
 /** One outcome of several transports that each had the same record: delivered only when every one took it. */

@@ -1,4 +1,5 @@
 import { DELIVERED, failed, type Outcome } from "./outcome.js";
+import { Circuit, DEFAULT_OUTAGE, type OutageSettings } from "./circuit.js";
 
 export interface SqsOptions {
   queue: string;
@@ -7,6 +8,8 @@ export interface SqsOptions {
   /** Endpoint override (tests, VPC endpoints, local emulators). */
   endpoint?: string;
   retries: number;
+  /** What to do while SQS cannot be reached (default: fail the rest at once). */
+  outage?: OutageSettings;
 }
 
 /** SQS's limit for one message body. */
@@ -17,13 +20,20 @@ const BATCH_ENTRIES = 10;
  * Sends bodies to an SQS queue with the AWS SDK (SendMessageBatch, 10 a
  * call). The SDK is loaded only when SQS is used; credentials come from the
  * SDK's usual chain (env, shared files, instance role), never from argv.
+ * The SDK retries each call; a call that failed without an answer (the
+ * endpoint unreachable) shows SQS down to the circuit, which then fails
+ * or holds the rest (see Circuit).
  */
 export class SqsSender {
   private client: import("@aws-sdk/client-sqs").SQSClient | undefined;
   private sdk: typeof import("@aws-sdk/client-sqs") | undefined;
   private queueUrl: Promise<string> | undefined;
 
-  constructor(private readonly opts: SqsOptions) {}
+  private readonly circuit: Circuit;
+
+  constructor(private readonly opts: SqsOptions) {
+    this.circuit = new Circuit(opts.outage ?? DEFAULT_OUTAGE);
+  }
 
   private async ready() {
     if (!this.sdk) {
@@ -45,9 +55,16 @@ export class SqsSender {
     const sendable = bodies.map((b, i) => ({ b, i })).filter(({ i }) => out[i] === DELIVERED);
     for (let start = 0; start < sendable.length; start += BATCH_ENTRIES) {
       const chunk = sendable.slice(start, start + BATCH_ENTRIES);
+      const firstAttemptAt = performance.now();
+      const gate = await this.circuit.enter();
+      if (!gate.go) {
+        for (const { i } of chunk) out[i] = failed(`${gate.refusal.kind}; ${gate.refusal.note}`, gate.refusal.kind);
+        continue;
+      }
       try {
         const { client, sdk, url } = await this.ready();
         const res = await client.send(new sdk.SendMessageBatchCommand({ QueueUrl: url, Entries: chunk.map(({ b, i }) => ({ Id: `m${i}`, MessageBody: b })) }));
+        this.circuit.succeeded(gate.probe);
         for (const f of res.Failed ?? []) {
           const i = Number(f.Id?.slice(1));
           out[i] = failed(`SQS ${f.Code ?? "error"}: ${f.Message ?? "failed"}`, `SQS ${f.Code ?? "error"}`);
@@ -55,10 +72,20 @@ export class SqsSender {
         const answered = new Set([...(res.Successful ?? []), ...(res.Failed ?? [])].map((e) => e.Id));
         for (const { i } of chunk) if (!answered.has(`m${i}`)) out[i] = failed("SQS did not answer for this message");
       } catch (err) {
-        for (const { i } of chunk) out[i] = failed(`SQS: ${(err as Error).message}`);
+        const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+        const reason = `SQS: ${e.message}`;
+        // an answer (throttling, access denied) means SQS is there; no answer after the SDK's retries, that it is not
+        if (e.$metadata?.httpStatusCode === undefined) this.circuit.failed(reason, { probe: gate.probe, exhausted: true, firstAttemptAt });
+        else this.circuit.succeeded(gate.probe);
+        for (const { i } of chunk) out[i] = failed(reason);
       }
     }
     return out;
+  }
+
+  /** SIGINT/SIGTERM: records waiting for SQS give up. */
+  stop(): void {
+    this.circuit.stop();
   }
 
   close(): void {

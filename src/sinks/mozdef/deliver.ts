@@ -38,7 +38,7 @@ export class Deliverer {
   }
 
   get retried(): number {
-    return this.http?.retried ?? 0;
+    return (this.http?.retried ?? 0) + (this.syslog?.stats().retried ?? 0);
   }
 
   /**
@@ -70,6 +70,8 @@ export class Deliverer {
   /** Stops waiting retries at once (signals). */
   stop(): void {
     this.http?.stop();
+    this.sqs?.stop();
+    this.syslog?.stop();
   }
 
   /** Closes connections; a transport that reports a late failure (the local logger) says so. */

@@ -1,4 +1,4 @@
-import { openTransport, type SyslogTransport, type TransportOptions } from "../syslog/transport.js";
+import { openTransport, type SyslogTransport, type TransportOptions, type TransportStats } from "../syslog/transport.js";
 import { syslogLine, type SyslogLineOptions } from "./syslog-line.js";
 import type { Outcome } from "../../delivery/outcome.js";
 import type { Json } from "../../types.js";
@@ -25,5 +25,13 @@ export class SyslogSender {
 
   close(): Promise<Outcome> {
     return this.transport.close();
+  }
+
+  stop(): void {
+    this.transport.stop();
+  }
+
+  stats(): TransportStats {
+    return this.transport.stats();
   }
 }

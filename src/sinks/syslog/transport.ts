@@ -6,8 +6,10 @@ import { sleep } from "../../delivery/http.js";
 import { tlsConnectOptions, type TlsOptions } from "../../delivery/tls.js";
 import { statSync } from "node:fs";
 import { DELIVERED, failed, netFailureKind, type AttemptListener, type Outcome } from "../../delivery/outcome.js";
+import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Schedule, type Try } from "../../delivery/circuit.js";
+import { RelpClient } from "./relp.js";
 
-export type TransportKind = "unix" | "udp" | "tcp" | "tls";
+export type TransportKind = "unix" | "udp" | "tcp" | "tls" | "relp" | "relp+tls";
 
 export interface TransportOptions {
   kind: TransportKind;
@@ -24,15 +26,34 @@ export interface TransportOptions {
   /** Local socket only: the ident logger writes, and whether it writes RFC 5424. */
   ident?: string;
   rfc5424?: boolean;
-  /** Told of each failed connection or write (tcp, tls). */
+  /** Told of each failed connection or write (tcp, tls, relp). */
   onFailedAttempt?: AttemptListener;
+  /** What to do while the collector is down (tcp, tls, relp). */
+  outage?: OutageSettings;
 }
 
-/** Carries finished syslog frames; resolves each send once the frame left (or could not leave). */
+/** What a transport counts for --stats. */
+export interface TransportStats {
+  /** Attempts after a record's first. */
+  retried: number;
+  /** Connections opened after the first one. */
+  reconnects: number;
+  /** tcp, tls: lines written on connections that then broke, since the (re)connect before: they may be lost. */
+  unconfirmed: number;
+  /** relp: lines written again after a reconnect: the most duplicates there can be. */
+  resent: number;
+}
+
+/** Carries finished syslog frames; resolves each send once the frame left (relp: once it was acknowledged), or could not. */
 export interface SyslogTransport {
   send(frame: string): Promise<Outcome>;
   close(): Promise<Outcome>;
+  /** SIGINT/SIGTERM: stop waiting for a collector that is down. */
+  stop(): void;
+  stats(): TransportStats;
 }
+
+const NO_STATS: TransportStats = { retried: 0, reconnects: 0, unconfirmed: 0, resent: 0 };
 
 export function openTransport(opts: TransportOptions): SyslogTransport {
   switch (opts.kind) {
@@ -40,6 +61,9 @@ export function openTransport(opts: TransportOptions): SyslogTransport {
       return new UdpTransport(opts);
     case "unix":
       return new LocalSocketTransport(opts);
+    case "relp":
+    case "relp+tls":
+      return new RelpTransport(opts);
     default:
       return new StreamTransport(opts);
   }
@@ -59,19 +83,52 @@ class UdpTransport implements SyslogTransport {
   close(): Promise<Outcome> {
     return new Promise((resolve) => this.socket.close(() => resolve(DELIVERED)));
   }
+  stop(): void {}
+  stats(): TransportStats {
+    return NO_STATS;
+  }
 }
+
+/** First pause before a tcp/tls/relp record is tried again; it doubles per retry. */
+const FIRST_RETRY_MS = 200;
+
+/** How long a record's whole retry schedule takes: what RELP waits for acknowledgements before giving up. */
+const scheduleMs = (retries: number, maxMs: number) => Array.from({ length: retries }, (_, i) => Math.min(maxMs, FIRST_RETRY_MS * 2 ** i)).reduce((a, b) => a + b, 0);
 
 /**
  * TCP and TLS with RFC 6587 octet-counting framing (`LEN SP MSG`). A broken
  * connection is re-opened with backoff; the frame whose write failed is
- * written again on the new one.
+ * written again on the new one. A collector found down (see Circuit) costs
+ * one retry schedule, not one per line. Nothing acknowledges a line: those
+ * written on a connection that then broke are counted as unconfirmed.
  */
 class StreamTransport implements SyslogTransport {
   private socket: Socket | null = null;
   private opening: Promise<Socket> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly circuit: Circuit;
+  private readonly where: string;
+  private connections = 0;
+  /** Lines written on the current connection. */
+  private written = 0;
+  private closing = false;
+  private readonly counts = { ...NO_STATS };
+  private readonly schedule: Schedule;
 
-  constructor(private readonly opts: TransportOptions) {}
+  constructor(private readonly opts: TransportOptions) {
+    const outage = opts.outage ?? DEFAULT_OUTAGE;
+    this.circuit = new Circuit(outage);
+    this.where = `${opts.kind} ${opts.host}:${opts.port}`;
+    this.schedule = {
+      circuit: this.circuit,
+      retries: opts.retries,
+      firstBackoffMs: FIRST_RETRY_MS,
+      maxBackoffMs: outage.maxBackoffMs,
+      onFailedAttempt: opts.onFailedAttempt,
+      wait: (ms) => sleep(ms).then(() => true),
+      onRetry: () => this.counts.retried++,
+    };
+  }
 
   send(frame: string): Promise<Outcome> {
     const data = `${Buffer.byteLength(frame)} ${frame}`;
@@ -80,32 +137,42 @@ class StreamTransport implements SyslogTransport {
     return result;
   }
 
-  private async deliver(data: string): Promise<Outcome> {
-    let reason = "";
-    let kind = "";
-    for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
-      if (attempt > 0) await sleep(Math.min(10_000, 200 * 2 ** (attempt - 1)));
-      try {
-        const socket = await this.connection();
-        await new Promise<void>((resolve, reject) => {
-          const onError = (e: Error) => reject(e);
-          socket.once("error", onError);
-          socket.write(data, (err) => {
-            socket.off("error", onError);
-            if (err) reject(err);
-            else resolve();
-          });
-        });
-        return DELIVERED;
-      } catch (err) {
-        const where = `${this.opts.kind} ${this.opts.host}:${this.opts.port}`;
-        reason = `${where}: ${(err as Error).message}`;
-        kind = netFailureKind(where, err as NodeJS.ErrnoException);
-        this.opts.onFailedAttempt?.({ kind, attempt: attempt + 1, retries: this.opts.retries, retrying: attempt < this.opts.retries });
-        this.drop();
-      }
+  stop(): void {
+    this.circuit.stop();
+  }
+
+  stats(): TransportStats {
+    return { ...this.counts };
+  }
+
+  private deliver(data: string): Promise<Outcome> {
+    return sendWithRetries<Outcome>(this.schedule, () => this.attempt(data), (last, why) =>
+      last?.result ? failed(`${last.result.reason}; ${why.note}`, last.kind) : failed(`${why.kind}; ${why.note}`, why.kind),
+    );
+  }
+
+  private async attempt(data: string): Promise<Try<Outcome>> {
+    try {
+      await this.write(await this.connection(), data);
+      this.written++;
+      return { result: DELIVERED, ok: true, contact: "answered", retryable: false, kind: "" };
+    } catch (err) {
+      this.drop();
+      const kind = netFailureKind(this.where, err as NodeJS.ErrnoException);
+      return { result: failed(`${this.where}: ${(err as Error).message}`, kind), ok: false, contact: "unreachable", retryable: true, kind };
     }
-    return failed(reason, kind);
+  }
+
+  private write(socket: Socket, data: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      socket.once("error", onError);
+      socket.write(data, (err) => {
+        socket.off("error", onError);
+        if (err) reject(err);
+        else resolve();
+      });
+    });
   }
 
   private connection(): Promise<Socket> {
@@ -115,7 +182,7 @@ class StreamTransport implements SyslogTransport {
       const port = this.opts.port ?? (this.opts.kind === "tls" ? 6514 : 514);
       const s: Socket =
         this.opts.kind === "tls"
-          ? tlsConnect({ host, port, servername: isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? undefined : host, ...tlsConnectOptions(this.opts.tls) }, () => done(null))
+          ? tlsConnect({ host, port, servername: serverName(host), ...tlsConnectOptions(this.opts.tls) }, () => done(null))
           : netConnect({ host, port }, () => done(null));
       const timer = setTimeout(() => done(new Error(`no connection within ${this.opts.timeoutMs} ms`)), this.opts.timeoutMs);
       const done = (err: Error | null) => {
@@ -128,9 +195,9 @@ class StreamTransport implements SyslogTransport {
         } else {
           s.setKeepAlive(true);
           s.on("error", () => undefined);
-          s.on("close", () => {
-            if (this.socket === s) this.socket = null;
-          });
+          // the collector closed or reset it (a restart): what was written on it may not have been read
+          s.on("close", () => this.lost(s));
+          if (this.connections++ > 0) this.counts.reconnects++;
           this.socket = s;
           resolve(s);
         }
@@ -140,16 +207,107 @@ class StreamTransport implements SyslogTransport {
     return this.opening;
   }
 
-  private drop(): void {
-    this.socket?.destroy();
+  private lost(s: Socket): void {
+    if (this.socket !== s || this.closing) return;
+    this.counts.unconfirmed += this.written;
+    this.written = 0;
     this.socket = null;
   }
 
+  private drop(): void {
+    const s = this.socket;
+    if (s) this.lost(s);
+    s?.destroy();
+  }
+
+  /**
+   * Ends the connection and waits for the collector to close its side: it
+   * does so only after reading everything, so then the last connection's
+   * lines were taken; if it does not within the timeout, they are unconfirmed.
+   */
   async close(): Promise<Outcome> {
     await this.queue;
+    this.circuit.stop();
     const s = this.socket;
     if (!s) return DELIVERED;
-    await new Promise<void>((resolve) => s.end(() => resolve()));
+    this.closing = true;
+    const closedByPeer = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.opts.timeoutMs);
+      s.once("close", (hadError) => {
+        clearTimeout(timer);
+        resolve(!hadError);
+      });
+      s.end();
+    });
+    if (!closedByPeer) this.counts.unconfirmed += this.written;
+    s.destroy();
+    return DELIVERED;
+  }
+}
+
+/**
+ * RELP (rsyslog's imrelp): every line is acknowledged by the collector, and
+ * lines not acknowledged when a connection breaks are written again after
+ * the reconnect (RelpClient). A line counts as delivered only once it was
+ * acknowledged. The client gives up after --wait-for-receiver, or by default
+ * after as long as the retry schedule takes; the circuit then fails the
+ * rest at once, probing with one line at a time.
+ */
+class RelpTransport implements SyslogTransport {
+  private readonly client: RelpClient;
+  private readonly circuit: Circuit;
+  private readonly where: string;
+
+  constructor(private readonly opts: TransportOptions) {
+    const host = opts.host ?? "127.0.0.1";
+    const outage = opts.outage ?? DEFAULT_OUTAGE;
+    const tls = opts.kind === "relp+tls" ? { servername: serverName(host), ...tlsConnectOptions(opts.tls) } : undefined;
+    this.where = `${opts.kind} ${host}:${opts.port}`;
+    this.client = new RelpClient({
+      host,
+      port: opts.port ?? 2514,
+      tls,
+      timeoutMs: opts.timeoutMs,
+      initialBackoffMs: FIRST_RETRY_MS,
+      maxBackoffMs: Math.min(outage.maxBackoffMs, 5_000),
+      giveUpAfterMs: outage.waitMs > 0 ? outage.waitMs : Math.max(scheduleMs(opts.retries, outage.maxBackoffMs), FIRST_RETRY_MS),
+      maxDataBytes: Math.max(opts.maxSize, 128 * 1024),
+    });
+    // the client already waited as long as it should: the circuit only fails the rest at once
+    this.circuit = new Circuit({ ...outage, waitMs: 0 });
+  }
+
+  async send(frame: string): Promise<Outcome> {
+    const firstAttemptAt = performance.now();
+    const gate = await this.circuit.enter();
+    if (!gate.go) return failed(`${gate.refusal.kind}; ${gate.refusal.note}`, gate.refusal.kind);
+    try {
+      await this.client.send(frame);
+      this.circuit.succeeded(gate.probe);
+      return DELIVERED;
+    } catch (err) {
+      const reason = (err as Error).message;
+      if (!/nothing acknowledged/.test(reason)) return failed(reason, reason.replace(/: line of \d+ bytes/, ": line").replace(/refused the line: .*/, "refused the line"));
+      const problem = /last problem: (?:connect )?(E[A-Z]+)/.exec(reason)?.[1];
+      const kind = netFailureKind(this.where, { code: problem, message: "nothing acknowledged" });
+      this.circuit.failed(kind, { probe: gate.probe, exhausted: true, firstAttemptAt });
+      this.opts.onFailedAttempt?.({ kind, attempt: 1, retries: 0, retrying: false });
+      return failed(reason, kind);
+    }
+  }
+
+  stop(): void {
+    this.circuit.stop();
+    this.client.destroy("not sent: interrupted");
+  }
+
+  stats(): TransportStats {
+    const s = this.client.stats();
+    return { retried: s.resent, reconnects: s.reconnects, unconfirmed: 0, resent: s.resent };
+  }
+
+  async close(): Promise<Outcome> {
+    await this.client.close();
     return DELIVERED;
   }
 }
@@ -212,6 +370,11 @@ class LocalSocketTransport implements SyslogTransport {
     });
   }
 
+  stop(): void {}
+  stats(): TransportStats {
+    return NO_STATS;
+  }
+
   async close(): Promise<Outcome> {
     this.child?.stdin.end();
     const result = await this.exited;
@@ -220,6 +383,9 @@ class LocalSocketTransport implements SyslogTransport {
     return result && failed(`${result.reason} (${this.written} line(s) given to it may not have been delivered)`, result.kind);
   }
 }
+
+/** The name a TLS server's certificate is checked against: none for an IP address. */
+const serverName = (host: string) => (isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? undefined : host);
 
 function isSocket(path: string): boolean {
   try {
