@@ -1,0 +1,248 @@
+import type { CriteriaNode, OvalElement, OvalField, OvalFindings, OvalTest } from "./evidence-oval.js";
+
+/** Which rule-results get evidence: none (today's output), failed and error ones (the default), or all. */
+export type EvidenceMode = "none" | "fail" | "all";
+export const EVIDENCE_MODES: readonly EvidenceMode[] = ["none", "fail", "all"];
+export const DEFAULT_EVIDENCE_ITEMS = 10;
+
+/** Deciding tests listed per rule at most. */
+const MAX_TESTS = 20;
+/** Longest `actual`/`expected` kept in the short values. */
+const MAX_SHORT = 200;
+
+export interface EvidenceJson {
+  definition_id: string;
+  result: string;
+  criteria?: string;
+  tests: TestJson[];
+  tests_total?: number;
+}
+
+interface TestJson {
+  id: string;
+  comment?: string;
+  result: string;
+  check?: string;
+  check_existence?: string;
+  object?: { id: string; type?: string; flag?: string; fields?: Record<string, unknown> };
+  states?: { id: string; type?: string; fields?: Record<string, unknown> }[];
+  items?: Record<string, unknown>[];
+  items_total?: number;
+}
+
+/** What the evidence says in words, for a rule-result without a message. */
+export interface EvidenceSummary {
+  finding?: string;
+  actual?: string;
+  expected?: string;
+}
+
+export function needsEvidence(mode: EvidenceMode, result: string | undefined): boolean {
+  return mode === "all" || (mode === "fail" && (result === "fail" || result === "error"));
+}
+
+/** The evidence for one definition from a report's findings; undefined if the report does not have it. */
+export function buildEvidence(definitionId: string, found: OvalFindings): { evidence: EvidenceJson; summary: EvidenceSummary } | undefined {
+  const result = found.definitionResults.get(definitionId);
+  if (result === undefined) return undefined;
+  const root = found.definitions.get(definitionId);
+  const deciding: string[] = [];
+  const seen = new Set<string>();
+  const criteria = root ? describe(root, found, deciding, seen) : undefined;
+  const tests = deciding.slice(0, MAX_TESTS).map((id) => testJson(id, found));
+  const evidence: EvidenceJson = { definition_id: definitionId, result, criteria, tests };
+  if (!criteria) delete evidence.criteria;
+  if (deciding.length > MAX_TESTS) evidence.tests_total = deciding.length;
+  return { evidence, summary: summarise(deciding, found) };
+}
+
+/**
+ * The criteria tree in one line; collects, in tree order, the tests that
+ * decided its result: the children whose result is their parent's (before
+ * the parent's own negation), following extended definitions.
+ */
+function describe(node: CriteriaNode, found: OvalFindings, deciding: string[], seen: Set<string>): string {
+  const not = node.negate ? "NOT " : "";
+  if (node.kind === "test") {
+    if (!deciding.includes(node.ref)) deciding.push(node.ref);
+    return `${not}test:${node.ref}=${node.result}`;
+  }
+  if (node.kind === "definition") {
+    const extended = seen.has(node.ref) ? undefined : found.definitions.get(node.ref);
+    seen.add(node.ref);
+    const inner = extended ? `[${describe(extended, found, deciding, seen)}]` : "";
+    return `${not}definition:${node.ref}=${node.result}${inner}`;
+  }
+  const own = node.negate ? negated(node.result) : node.result;
+  const parts = node.children.map((child) => {
+    const decides = child.result === own || !["true", "false"].includes(own);
+    return decides ? describe(child, found, deciding, seen) : describe(child, found, [], seen);
+  });
+  return `${not}${node.ref}(${parts.join(", ")})`;
+}
+
+function negated(result: string): string {
+  return result === "true" ? "false" : result === "false" ? "true" : result;
+}
+
+function testJson(id: string, found: OvalFindings): TestJson {
+  const test = found.tests.get(id);
+  if (!test) return { id, result: "unknown" };
+  const out: TestJson = { id, comment: test.comment, result: test.result ?? "unknown" };
+  if (!test.comment) delete out.comment;
+  if (test.check) out.check = test.check;
+  if (test.checkExistence) out.check_existence = test.checkExistence;
+  const object = test.objectRef ? found.objects.get(test.objectRef) : undefined;
+  if (test.objectRef) {
+    out.object = { id: test.objectRef };
+    if (object) {
+      out.object.type = object.type;
+      if (object.flag) out.object.flag = object.flag;
+      out.object.fields = resolveVariables(object.fields, object.variables, test.variables);
+    }
+  }
+  if (test.stateRefs.length) {
+    out.states = test.stateRefs.map((ref) => {
+      const state = found.states.get(ref);
+      return state ? { id: ref, type: state.type, fields: resolveVariables(state.fields, undefined, test.variables) } : { id: ref };
+    });
+  }
+  out.items = test.items.map(({ id: itemId, result }) => {
+    const item = found.items.get(itemId);
+    const json: Record<string, unknown> = { id: itemId, result };
+    if (item) {
+      json.type = item.type;
+      if (item.status) json.status = item.status;
+      json.fields = item.fields;
+    }
+    return json;
+  });
+  out.items_total = test.itemsTotal;
+  return out;
+}
+
+/** Fields whose value comes from a variable (`var_ref`) get the values collected for it. */
+function resolveVariables(fields: OvalElement["fields"], ...sources: (Map<string, string[]> | undefined)[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    out[name] = Array.isArray(value) ? value.map((v) => resolveOne(v, sources)) : resolveOne(value, sources);
+  }
+  return out;
+}
+
+function resolveOne(field: OvalField, sources: (Map<string, string[]> | undefined)[]): OvalField {
+  if (typeof field === "string" || !field.var_ref) return field;
+  for (const source of sources) {
+    const values = source?.get(field.var_ref);
+    if (values?.length) return { ...field, value: values.join("\n") };
+  }
+  return field;
+}
+
+// --- one sentence
+
+function summarise(deciding: string[], found: OvalFindings): EvidenceSummary {
+  for (const id of deciding) {
+    const test = found.tests.get(id);
+    if (!test || test.result === "true") continue;
+    const said = sayTest(test, found);
+    if (said) return said;
+  }
+  return {};
+}
+
+function sayTest(test: OvalTest, found: OvalFindings): EvidenceSummary | undefined {
+  const object = test.objectRef ? found.objects.get(test.objectRef) : undefined;
+  const words = object ? objectWords(object, test.variables) : { text: test.comment ?? test.objectRef ?? "object", literal: false };
+  const what = words.text;
+  if (test.itemsTotal === 0) {
+    if (test.checkExistence === "none_exist") return undefined;
+    return { finding: `no item matched: ${what}${words.literal ? " does not exist" : ""}`, actual: "does not exist", expected: "exists" };
+  }
+  if (test.checkExistence === "none_exist") {
+    return { finding: `${what}: ${test.itemsTotal} item(s) exist, expected none`, actual: `${test.itemsTotal} item(s)`, expected: "none" };
+  }
+  const failed = test.items.find((item) => item.result !== "true") ?? test.items[0];
+  const item = failed ? found.items.get(failed.id) : undefined;
+  for (const ref of test.stateRefs) {
+    const state = found.states.get(ref);
+    if (!state || !item) continue;
+    for (const [name, expectedField] of Object.entries(state.fields)) {
+      const expected = resolveOne(first(expectedField), [test.variables]);
+      const actual = item.fields[name];
+      const actualText = actual === undefined ? undefined : valueOf(first(actual));
+      const expectedText = valueOf(expected);
+      const operation = typeof expected === "string" ? undefined : expected.operation;
+      if (actualText !== undefined && satisfied(actualText, expectedText, operation)) continue;
+      const how = operation && operation !== "equals" ? `${operation} ` : "";
+      const is = actualText === undefined ? "is missing" : `is ${JSON.stringify(actualText)}`;
+      return {
+        finding: `${what}: ${name} ${is}, expected ${how}${JSON.stringify(expectedText)}`,
+        actual: short(actualText ?? ""),
+        expected: short(expectedText),
+      };
+    }
+  }
+  if (test.comment) return { finding: `${what}: ${test.itemsTotal} item(s) checked, ${test.comment}: ${test.result ?? "false"}` };
+  return undefined;
+}
+
+/** A quick look at whether an item's value met the state, to point at the field that did not. */
+function satisfied(actual: string, expected: string, operation: string | undefined): boolean {
+  switch (operation ?? "equals") {
+    case "equals":
+      return actual === expected;
+    case "not equal":
+      return actual !== expected;
+    case "case insensitive equals":
+      return actual.toLowerCase() === expected.toLowerCase();
+    case "pattern match":
+      try {
+        return new RegExp(expected).test(actual);
+      } catch {
+        return false;
+      }
+  }
+  return false;
+}
+
+/** The object in words: its file (or name) and the lines it looks for; patterns said as such. */
+function objectWords(object: OvalElement, variables: Map<string, string[]>): { text: string; literal: boolean } {
+  const f = object.fields;
+  let literal = true;
+  const pick = (name: string): string | undefined => {
+    if (f[name] === undefined) return undefined;
+    const field = resolveOne(first(f[name]), [object.variables, variables]);
+    const value = valueOf(field);
+    if (typeof field !== "string" && field.operation === "pattern match") {
+      literal = false;
+      return `matching ${JSON.stringify(value)}`;
+    }
+    return value;
+  };
+  const filepath = pick("filepath");
+  const path = pick("path");
+  const filename = pick("filename");
+  let file: string | undefined;
+  if (filepath !== undefined) file = literal ? filepath : `files ${filepath}`;
+  else if (path !== undefined && filename !== undefined) file = literal ? `${path.replace(/\/$/, "")}/${filename}` : `files in ${path} ${filename}`;
+  else file = path ?? filename;
+  const named = pick("name");
+  const pattern = f.pattern === undefined ? undefined : valueOf(resolveOne(first(f.pattern), [object.variables, variables]));
+  if (pattern !== undefined) literal = false;
+  const lines = pattern === undefined ? undefined : `lines matching ${JSON.stringify(pattern)} in`;
+  const parts = [lines, file, named].filter((p) => p !== undefined && p !== "");
+  return { text: parts.length ? parts.join(" ") : object.type, literal };
+}
+
+function first(field: OvalField | OvalField[]): OvalField {
+  return Array.isArray(field) ? field[0] : field;
+}
+
+function valueOf(field: OvalField): string {
+  return typeof field === "string" ? field : field.value;
+}
+
+function short(text: string): string {
+  return text.length > MAX_SHORT ? `${text.slice(0, MAX_SHORT)}…` : text;
+}
