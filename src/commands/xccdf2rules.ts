@@ -32,7 +32,7 @@ export const spec: CommandSpec<Args> = {
         alias: "j",
         type: "number",
         default: defaults.jobs,
-        describe: "threads reading a large TestResult's rule-results side by side; 2 is ~35% faster on a rule-heavy report, at ~50 MB more peak RSS (only with --evidence none)",
+        describe: "threads reading a large TestResult's rule-results side by side; 2 is ~35% faster on a rule-heavy report, at ~50 MB more peak RSS; a batch holding a rule-result that waits for evidence is read on the main thread",
       })
       .option("evidence", {
         type: "string",

@@ -59,8 +59,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   const mode = opts.evidence ?? "fail";
   const evidence = mode === "none" ? undefined : new EvidenceHold(mode, opts.evidenceItems ?? DEFAULT_EVIDENCE_ITEMS);
   const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence });
-  // held lines are written by this reader: batches read elsewhere would pass them by
-  const jobs = evidence ? 1 : (opts.jobs ?? DEFAULT_JOBS);
+  const jobs = opts.jobs ?? DEFAULT_JOBS;
   const pool = jobs > 1 ? new BatchPool(jobs - 1, opts.workerUrl) : undefined;
   /** Lines and batches, in document order. */
   const queue: (Buffer | BatchJob)[] = [];

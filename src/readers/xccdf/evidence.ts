@@ -46,14 +46,20 @@ export function buildEvidence(definitionId: string, found: OvalFindings): { evid
   const result = found.definitionResults.get(definitionId);
   if (result === undefined) return undefined;
   const root = found.definitions.get(definitionId);
-  const deciding: string[] = [];
+  const deciding: Deciding[] = [];
   const seen = new Set<string>();
   const criteria = root ? describe(root, found, deciding, seen) : undefined;
-  const tests = deciding.slice(0, MAX_TESTS).map((id) => testJson(id, found));
+  const tests = deciding.slice(0, MAX_TESTS).map(({ id }) => testJson(id, found));
   const evidence: EvidenceJson = { definition_id: definitionId, result, criteria, tests };
   if (!criteria) delete evidence.criteria;
   if (deciding.length > MAX_TESTS) evidence.tests_total = deciding.length;
   return { evidence, summary: summarise(deciding, found) };
+}
+
+/** A test that decided a result, and whether its criterion negated it. */
+interface Deciding {
+  id: string;
+  negate: boolean;
 }
 
 /**
@@ -61,19 +67,20 @@ export function buildEvidence(definitionId: string, found: OvalFindings): { evid
  * decided its result: the children whose result is their parent's (before
  * the parent's own negation), following extended definitions.
  */
-function describe(node: CriteriaNode, found: OvalFindings, deciding: string[], seen: Set<string>): string {
+function describe(node: CriteriaNode, found: OvalFindings, deciding: Deciding[], seen: Set<string>): string {
+  // a node's result is after its negation; shown is the result it negates
   const not = node.negate ? "NOT " : "";
+  const own = node.negate ? negated(node.result) : node.result;
   if (node.kind === "test") {
-    if (!deciding.includes(node.ref)) deciding.push(node.ref);
-    return `${not}test:${node.ref}=${node.result}`;
+    if (!deciding.some((d) => d.id === node.ref)) deciding.push({ id: node.ref, negate: node.negate });
+    return `${not}test:${node.ref}=${own}`;
   }
   if (node.kind === "definition") {
     const extended = seen.has(node.ref) ? undefined : found.definitions.get(node.ref);
     seen.add(node.ref);
     const inner = extended ? `[${describe(extended, found, deciding, seen)}]` : "";
-    return `${not}definition:${node.ref}=${node.result}${inner}`;
+    return `${not}definition:${node.ref}=${own}${inner}`;
   }
-  const own = node.negate ? negated(node.result) : node.result;
   const parts = node.children.map((child) => {
     const decides = child.result === own || !["true", "false"].includes(own);
     return decides ? describe(child, found, deciding, seen) : describe(child, found, [], seen);
@@ -141,10 +148,14 @@ function resolveOne(field: OvalField, sources: (Map<string, string[]> | undefine
 
 // --- one sentence
 
-function summarise(deciding: string[], found: OvalFindings): EvidenceSummary {
-  for (const id of deciding) {
+function summarise(deciding: Deciding[], found: OvalFindings): EvidenceSummary {
+  for (const { id, negate } of deciding) {
     const test = found.tests.get(id);
-    if (!test || test.result === "true") continue;
+    if (!test) continue;
+    if (negate && test.result === "true") {
+      return { finding: `${test.comment ?? id}: true, expected false (the check negates it)`, actual: "true", expected: "false" };
+    }
+    if (negate || test.result === "true") continue;
     const said = sayTest(test, found);
     if (said) return said;
   }
@@ -208,30 +219,34 @@ function satisfied(actual: string, expected: string, operation: string | undefin
 
 /** The object in words: its file (or name) and the lines it looks for; patterns said as such. */
 function objectWords(object: OvalElement, variables: Map<string, string[]>): { text: string; literal: boolean } {
-  const f = object.fields;
-  let literal = true;
-  const pick = (name: string): string | undefined => {
-    if (f[name] === undefined) return undefined;
-    const field = resolveOne(first(f[name]), [object.variables, variables]);
-    const value = valueOf(field);
-    if (typeof field !== "string" && field.operation === "pattern match") {
-      literal = false;
-      return `matching ${JSON.stringify(value)}`;
-    }
-    return value;
+  const pick = (name: string): { value: string; pattern: boolean } | undefined => {
+    const raw = object.fields[name];
+    if (raw === undefined) return undefined;
+    const field = resolveOne(first(raw), [object.variables, variables]);
+    return { value: valueOf(field), pattern: typeof field !== "string" && field.operation === "pattern match" };
   };
-  const filepath = pick("filepath");
-  const path = pick("path");
-  const filename = pick("filename");
+  const quoted = (v: string) => JSON.stringify(v);
+  const [filepath, path, filename, name, pattern] = ["filepath", "path", "filename", "name", "pattern"].map(pick);
   let file: string | undefined;
-  if (filepath !== undefined) file = literal ? filepath : `files ${filepath}`;
-  else if (path !== undefined && filename !== undefined) file = literal ? `${path.replace(/\/$/, "")}/${filename}` : `files in ${path} ${filename}`;
-  else file = path ?? filename;
-  const named = pick("name");
-  const pattern = f.pattern === undefined ? undefined : valueOf(resolveOne(first(f.pattern), [object.variables, variables]));
-  if (pattern !== undefined) literal = false;
-  const lines = pattern === undefined ? undefined : `lines matching ${JSON.stringify(pattern)} in`;
-  const parts = [lines, file, named].filter((p) => p !== undefined && p !== "");
+  let literal = pattern === undefined;
+  if (filepath) {
+    file = filepath.pattern ? `files matching ${quoted(filepath.value)}` : filepath.value;
+    literal &&= !filepath.pattern;
+  } else if (path && filename) {
+    if (!path.pattern && !filename.pattern) file = `${path.value.replace(/\/$/, "")}/${filename.value}`;
+    else {
+      literal = false;
+      const names = filename.pattern ? `files matching ${quoted(filename.value)}` : `files named ${quoted(filename.value)}`;
+      file = `${names} in ${path.pattern ? `directories matching ${quoted(path.value)}` : path.value}`;
+    }
+  } else if (path) {
+    file = path.pattern ? `directories matching ${quoted(path.value)}` : path.value;
+    literal &&= !path.pattern;
+  }
+  const named = name && (name.pattern ? `${object.type.replace(/_object$/, "")} matching ${quoted(name.value)}` : name.value);
+  if (name?.pattern) literal = false;
+  const lines = pattern && `lines matching ${quoted(pattern.value)} in`;
+  const parts = [lines, file, named].filter((p): p is string => p !== undefined && p !== "");
   return { text: parts.length ? parts.join(" ") : object.type, literal };
 }
 

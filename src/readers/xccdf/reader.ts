@@ -3,6 +3,7 @@ import { ByteLines, utf8 } from "../../streams/byte-lines.js";
 import { readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
 import { collapse, sectionOf, toDateTime, xccdfSeverity } from "./fields.js";
 import type { EvidenceHold } from "./evidence-hold.js";
+import { needsEvidence, type EvidenceMode } from "./evidence.js";
 import type { OvalReportReader } from "./evidence-oval.js";
 import { tailJson, writeRuleLine, type BenchmarkMeta, type RuleMeta, type TestContext } from "./line.js";
 
@@ -39,6 +40,8 @@ export interface BatchContext {
   stack: string[];
   /** The lines' tail from the TestResult (`testJson`), with its line feed. */
   tail: string;
+  /** Set when rule-results wanting evidence are to be read in place (their lines are held there). */
+  evidence?: EvidenceMode;
 }
 
 /** A batch held something other than whole XCCDF rule-results: it is read again in place. */
@@ -69,6 +72,8 @@ export class XccdfReader implements XmlEvents {
   private rr: RuleResultBuilder | null = null;
   private capture: Capture | null = null;
   private readonly evidence?: EvidenceHold;
+  /** In a batch reader: the evidence mode of the document's reader (see BatchContext). */
+  private readonly batchEvidence?: EvidenceMode;
   private inArf = false;
   /** The id of the innermost ARF report seen (`oval0`). */
   private reportId?: string;
@@ -86,6 +91,7 @@ export class XccdfReader implements XmlEvents {
     this.includeNotselected = Boolean(batches?.includeNotselected ?? opts.includeNotselected);
     this.batchDepth = batches?.stack.length ?? 0;
     this.evidence = batches ? undefined : opts.evidence;
+    this.batchEvidence = batches?.evidence;
     if (batches) {
       for (const [id, meta] of batches.rules) this.rules.set(id, meta);
       for (const [id, value] of batches.values) this.values.set(id, value);
@@ -116,6 +122,7 @@ export class XccdfReader implements XmlEvents {
           values: [...this.values],
           stack: [...this.stack],
           tail: json.toString("utf8"),
+          evidence: this.wantsCheck ? this.evidence!.mode : undefined,
         },
       };
     }
@@ -226,7 +233,7 @@ export class XccdfReader implements XmlEvents {
 
   /** True when rule-results' OVAL checks are read, for evidence. */
   private get wantsCheck(): boolean {
-    return this.inArf && this.evidence !== undefined && this.evidence.mode !== "none";
+    return this.batchEvidence !== undefined || (this.inArf && this.evidence !== undefined && this.evidence.mode !== "none");
   }
 
   /** Writes the lines still waiting for evidence (at the end of the input, or after a fault). */
@@ -408,7 +415,8 @@ export class XccdfReader implements XmlEvents {
     if (rr.result === "notselected" && !this.includeNotselected) return;
     const meta = this.rules.get(rr.idref);
     const tail = this.tailOf(this.test!);
-    if (this.wantsCheck && this.evidence!.hold(rr, meta, tail, rr.check)) return;
+    if (this.batchEvidence && rr.check && needsEvidence(this.batchEvidence, rr.result)) throw new NotABatch("a rule-result whose line waits for evidence");
+    if (this.evidence && this.wantsCheck && this.evidence.hold(rr, meta, tail, rr.check)) return;
     writeRuleLine(this.out, rr, meta, tail);
   }
 
