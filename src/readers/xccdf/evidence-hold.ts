@@ -53,7 +53,9 @@ export class EvidenceHold {
       const built = buildEvidence(h.check.name, reader.found);
       if (!built) continue;
       h.settled = true;
-      h.evidence = { ...built.summary, json: `,"evidence":${JSON.stringify(built.evidence)}` };
+      // the sentence explains a failure: a passing rule gets the evidence alone
+      const explains = h.rr.result === "fail" || h.rr.result === "error";
+      h.evidence = { ...(explains ? built.summary : {}), json: `,"evidence":${JSON.stringify(built.evidence)}` };
     }
     this.release(out, false);
   }

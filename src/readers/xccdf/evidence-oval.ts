@@ -266,6 +266,8 @@ export class OvalReportReader implements XmlEvents {
       const extra = Object.entries(attributes).filter(([name]) => name !== "datatype" || attributes.datatype !== "string");
       value = extra.length ? { value: text, ...Object.fromEntries(extra) } : text;
     }
+    // an object's filters name states: read them with the test's own
+    if (field.name === "filter" && this.stack[0] === "oval_definitions") this.neededStates.add(valueOf(value));
     const fields = field.into.fields;
     const had = fields[field.name];
     fields[field.name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
@@ -358,4 +360,8 @@ export class OvalReportReader implements XmlEvents {
 function cap(text: string): string {
   const value = text.trim();
   return value.length > MAX_VALUE ? `${value.slice(0, MAX_VALUE)}…` : value;
+}
+
+function valueOf(field: OvalField): string {
+  return typeof field === "string" ? field : field.value;
 }

@@ -25,7 +25,8 @@ interface TestJson {
   check?: string;
   check_existence?: string;
   object?: { id: string; type?: string; flag?: string; fields?: Record<string, unknown> };
-  states?: { id: string; type?: string; fields?: Record<string, unknown> }[];
+  /** The test's states, then the states its object's filters name (with the filter's action). */
+  states?: { id: string; type?: string; fields?: Record<string, unknown>; filter?: string }[];
   items?: Record<string, unknown>[];
   items_total?: number;
 }
@@ -108,10 +109,13 @@ function testJson(id: string, found: OvalFindings): TestJson {
       out.object.fields = resolveVariables(object.fields, object.variables, test.variables);
     }
   }
-  if (test.stateRefs.length) {
-    out.states = test.stateRefs.map((ref) => {
+  const states = [...test.stateRefs.map((ref) => ({ ref, filter: undefined as string | undefined })), ...filtersOf(object)];
+  if (states.length) {
+    out.states = states.map(({ ref, filter }) => {
       const state = found.states.get(ref);
-      return state ? { id: ref, type: state.type, fields: resolveVariables(state.fields, undefined, test.variables) } : { id: ref };
+      const json: NonNullable<TestJson["states"]>[number] = state ? { id: ref, type: state.type, fields: resolveVariables(state.fields, undefined, test.variables) } : { id: ref };
+      if (filter) json.filter = filter;
+      return json;
     });
   }
   out.items = test.items.map(({ id: itemId, result }) => {
@@ -126,6 +130,13 @@ function testJson(id: string, found: OvalFindings): TestJson {
   });
   out.items_total = test.itemsTotal;
   return out;
+}
+
+/** The states an object's filters name, with the filter's action (include or exclude). */
+function filtersOf(object: OvalElement | undefined): { ref: string; filter: string }[] {
+  const filters = object?.fields.filter;
+  if (filters === undefined) return [];
+  return (Array.isArray(filters) ? filters : [filters]).map((f) => ({ ref: valueOf(f), filter: (typeof f === "string" ? undefined : f.action) ?? "exclude" }));
 }
 
 /** Fields whose value comes from a variable (`var_ref`) get the values collected for it. */
@@ -152,6 +163,11 @@ function summarise(deciding: Deciding[], found: OvalFindings): EvidenceSummary {
   for (const { id, negate } of deciding) {
     const test = found.tests.get(id);
     if (!test) continue;
+    if (negate && test.result === "true" && test.checkExistence === "none_exist" && test.itemsTotal === 0) {
+      const object = test.objectRef ? found.objects.get(test.objectRef) : undefined;
+      const words = object && Object.keys(object.fields).length ? objectWords(object, test.variables).text : (test.comment ?? id);
+      return { finding: `no item matched: ${words}`, actual: "does not exist", expected: "exists" };
+    }
     if (negate && test.result === "true") {
       return { finding: `${test.comment ?? id}: true, expected false (the check negates it)`, actual: "true", expected: "false" };
     }
@@ -170,16 +186,27 @@ function sayTest(test: OvalTest, found: OvalFindings): EvidenceSummary | undefin
     if (test.checkExistence === "none_exist") return undefined;
     return { finding: `no item matched: ${what}${words.literal ? " does not exist" : ""}`, actual: "does not exist", expected: "exists" };
   }
-  if (test.checkExistence === "none_exist") {
-    return { finding: `${what}: ${test.itemsTotal} item(s) exist, expected none`, actual: `${test.itemsTotal} item(s)`, expected: "none" };
-  }
   const failed = test.items.find((item) => item.result !== "true") ?? test.items[0];
   const item = failed ? found.items.get(failed.id) : undefined;
-  for (const ref of test.stateRefs) {
-    const state = found.states.get(ref);
-    if (!state || !item) continue;
-    for (const [name, expectedField] of Object.entries(state.fields)) {
-      const expected = resolveOne(first(expectedField), [test.variables]);
+  if (test.checkExistence === "none_exist") {
+    // an item left by an object's exclude filters is one that does not meet them
+    const excluded = filtersOf(object).filter((f) => f.filter === "exclude").map((f) => found.states.get(f.ref));
+    const said = item && mismatches(what, excluded, item, test.variables).sort((a, b) => Number(a.field === "type") - Number(b.field === "type"))[0];
+    if (said) return said.summary;
+    return { finding: `${what}: ${test.itemsTotal} item(s) exist, expected none`, actual: `${test.itemsTotal} item(s)`, expected: "none" };
+  }
+  const said = item && mismatches(what, test.stateRefs.map((ref) => found.states.get(ref)), item, test.variables)[0];
+  if (said) return said.summary;
+  if (test.comment) return { finding: `${what}: ${test.itemsTotal} item(s) checked, ${test.comment}: ${test.result ?? "false"}` };
+  return undefined;
+}
+
+/** The state fields an item does not meet, each said in a sentence. */
+function mismatches(what: string, states: (OvalElement | undefined)[], item: OvalElement, variables: Map<string, string[]>): { field: string; summary: EvidenceSummary }[] {
+  const out: { field: string; summary: EvidenceSummary }[] = [];
+  for (const state of states) {
+    for (const [name, expectedField] of Object.entries(state?.fields ?? {})) {
+      const expected = resolveOne(first(expectedField), [variables]);
       const actual = item.fields[name];
       const actualText = actual === undefined ? undefined : valueOf(first(actual));
       const expectedText = valueOf(expected);
@@ -187,15 +214,10 @@ function sayTest(test: OvalTest, found: OvalFindings): EvidenceSummary | undefin
       if (actualText !== undefined && satisfied(actualText, expectedText, operation)) continue;
       const how = operation && operation !== "equals" ? `${operation} ` : "";
       const is = actualText === undefined ? "is missing" : `is ${JSON.stringify(actualText)}`;
-      return {
-        finding: `${what}: ${name} ${is}, expected ${how}${JSON.stringify(expectedText)}`,
-        actual: short(actualText ?? ""),
-        expected: short(expectedText),
-      };
+      out.push({ field: name, summary: { finding: `${what}: ${name} ${is}, expected ${how}${JSON.stringify(expectedText)}`, actual: short(actualText ?? ""), expected: short(expectedText) } });
     }
   }
-  if (test.comment) return { finding: `${what}: ${test.itemsTotal} item(s) checked, ${test.comment}: ${test.result ?? "false"}` };
-  return undefined;
+  return out;
 }
 
 /** A quick look at whether an item's value met the state, to point at the field that did not. */
@@ -243,7 +265,8 @@ function objectWords(object: OvalElement, variables: Map<string, string[]>): { t
     file = path.pattern ? `directories matching ${quoted(path.value)}` : path.value;
     literal &&= !path.pattern;
   }
-  const named = name && (name.pattern ? `${object.type.replace(/_object$/, "")} matching ${quoted(name.value)}` : name.value);
+  const kind = /^(dpkg|rpm)info_object$/.test(object.type) ? "package" : object.type.replace(/_object$/, "");
+  const named = name && (name.pattern ? `${kind} matching ${quoted(name.value)}` : `${kind} ${name.value}`);
   if (name?.pattern) literal = false;
   const lines = pattern && `lines matching ${quoted(pattern.value)} in`;
   const parts = [lines, file, named].filter((p): p is string => p !== undefined && p !== "");
