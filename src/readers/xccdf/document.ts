@@ -67,8 +67,8 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   let contextOf: BatchContext | undefined;
   const scanner = new XmlScanner(reader, {
     source,
-    // an OVAL report read for evidence is tokenised by the quick path too
-    quick: evidence ? ["TestResult", "oval_results"] : ["TestResult"],
+    // the items of an OVAL report read for evidence (most of its bytes) are tokenised by the quick path too
+    quick: evidence ? ["TestResult", "system_data"] : ["TestResult"],
     batches: pool && {
       local: "rule-result",
       minChars: opts.batchChars ?? BATCH_CHARS,
