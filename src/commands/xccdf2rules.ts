@@ -1,13 +1,16 @@
 import { openInputs } from "../streams/input.js";
 import { runCli, writeText, type CommandSpec } from "../cli/run.js";
 import { DEFAULT_JOBS, xccdfToNdjson } from "../readers/xccdf/document.js";
+import { DEFAULT_EVIDENCE_ITEMS, EVIDENCE_MODES, type EvidenceMode } from "../readers/xccdf/evidence.js";
 
 interface Args {
   "include-notselected": boolean;
   jobs: number;
+  evidence: EvidenceMode;
+  "evidence-items": number;
 }
 
-const defaults: Args = { "include-notselected": false, jobs: DEFAULT_JOBS };
+const defaults: Args = { "include-notselected": false, jobs: DEFAULT_JOBS, evidence: "fail", "evidence-items": DEFAULT_EVIDENCE_ITEMS };
 
 export const spec: CommandSpec<Args> = {
   name: "xccdf2rules",
@@ -16,6 +19,7 @@ export const spec: CommandSpec<Args> = {
     ["oscap xccdf eval --profile P --results-arf /dev/stdout DS.xml | $0", "convert a scan as it runs (oscap's text lines before the XML are skipped)"],
     ["$0 results.xml.gz > rules.ndjson", "convert a saved, gzipped report"],
     ["$0 --include-notselected arf.xml", "also emit rules outside the profile (status notapplicable)"],
+    ["$0 --evidence none arf.xml", "no OVAL evidence: every line in document order, as before"],
   ],
   options: (y) =>
     y
@@ -28,10 +32,22 @@ export const spec: CommandSpec<Args> = {
         alias: "j",
         type: "number",
         default: defaults.jobs,
-        describe: "threads reading a large TestResult's rule-results side by side; 2 is ~35% faster on a rule-heavy report, at ~50 MB more peak RSS",
+        describe: "threads reading a large TestResult's rule-results side by side; 2 is ~35% faster on a rule-heavy report, at ~50 MB more peak RSS; a batch holding a rule-result that waits for evidence is read on the main thread",
+      })
+      .option("evidence", {
+        type: "string",
+        choices: EVIDENCE_MODES,
+        default: defaults.evidence,
+        describe: "in an ARF, explain rule-results from the embedded OVAL results (evidence, and finding/actual/expected when there is no message): fail = failed and error rules, all = every rule, none = off. Lines with evidence come after the OVAL report they point to",
+      })
+      .option("evidence-items", {
+        type: "number",
+        default: defaults["evidence-items"],
+        describe: "collected items kept per OVAL test in evidence (items_total says how many there were)",
       })
       .check((args) => {
         if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new Error("--jobs must be a whole number, 1 or more");
+        if (!Number.isInteger(args["evidence-items"]) || args["evidence-items"] < 0) throw new Error("--evidence-items must be a whole number, 0 or more");
         return true;
       }),
   plainDefaults: defaults,
@@ -39,7 +55,7 @@ export const spec: CommandSpec<Args> = {
     const paths = args._.map(String);
     async function* all() {
       for await (const input of openInputs(paths)) {
-        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, onWarning: io.warn });
+        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, evidence: args.evidence, evidenceItems: args["evidence-items"], onWarning: io.warn });
       }
     }
     await writeText(all(), io.stdout);

@@ -4,6 +4,8 @@ import type { RuleResult } from "../../types.js";
 import { XccdfReader, type BatchContext } from "./reader.js";
 import { BatchPool, type BatchJob, type BatchJobContext } from "./batches.js";
 import { NotApplicableWatch } from "./applicability.js";
+import { EvidenceHold } from "./evidence-hold.js";
+import { DEFAULT_EVIDENCE_ITEMS, type EvidenceMode } from "./evidence.js";
 
 export interface XccdfToRulesOptions {
   /** Name used in messages ("stdin" or a path). */
@@ -19,6 +21,10 @@ export interface XccdfToRulesOptions {
   batchChars?: number;
   /** The compiled worker script (tests running from sources point at dist/). */
   workerUrl?: URL;
+  /** Which rule-results get OVAL evidence (default fail: failed and error ones); none keeps lines as they were. */
+  evidence?: EvidenceMode;
+  /** Collected items kept per test (default 10). */
+  evidenceItems?: number;
 }
 
 /**
@@ -50,7 +56,9 @@ export async function* xccdfToNdjson(chunks: AsyncIterable<Buffer | string>, opt
 
 async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions): AsyncGenerator<Buffer> {
   const source = opts.source ?? "stdin";
-  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected });
+  const mode = opts.evidence ?? "fail";
+  const evidence = mode === "none" ? undefined : new EvidenceHold(mode, opts.evidenceItems ?? DEFAULT_EVIDENCE_ITEMS);
+  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence });
   const jobs = opts.jobs ?? DEFAULT_JOBS;
   const pool = jobs > 1 ? new BatchPool(jobs - 1, opts.workerUrl) : undefined;
   /** Lines and batches, in document order. */
@@ -59,7 +67,8 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   let contextOf: BatchContext | undefined;
   const scanner = new XmlScanner(reader, {
     source,
-    quick: ["TestResult"],
+    // the items of an OVAL report read for evidence (most of its bytes) are tokenised by the quick path too
+    quick: evidence ? ["TestResult", "system_data"] : ["TestResult"],
     batches: pool && {
       local: "rule-result",
       minChars: opts.batchChars ?? BATCH_CHARS,
@@ -121,6 +130,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
       }
       yield* settle();
       scanner.end();
+      reader.releaseHeld();
       if (scanner.trailingText) opts.onWarning?.(`${source}: ignored non-XML text after the end of the document`);
     } catch (err) {
       failure = err;
@@ -132,6 +142,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
       if (!lines) break;
       yield lines;
     }
+    reader.releaseHeld();
     if (reader.out.count) yield reader.out.take();
   } finally {
     pool?.close();

@@ -63,11 +63,20 @@ export function tailJson(test: TestContext, profiles: ReadonlyMap<string, string
   return `,${JSON.stringify(out).slice(1)}`;
 }
 
+/** What OVAL evidence adds to a line: the sentence and short values (used when the rule-result has no message) and the evidence. */
+export interface LineEvidence {
+  finding?: string;
+  actual?: string;
+  expected?: string;
+  /** `,"evidence":{…}` */
+  json?: string;
+}
+
 /**
  * Writes a rule-result's line: `meta` is its Rule's (if the document had it),
  * `tail` the line's end from its TestResult, with the line feed.
  */
-export function writeRuleLine(out: ByteLines, rr: RuleResultBuilder, meta: RuleMeta | undefined, tail: Buffer): void {
+export function writeRuleLine(out: ByteLines, rr: RuleResultBuilder, meta: RuleMeta | undefined, tail: Buffer, evidence?: LineEvidence): void {
   const raw = rr.result ?? "unknown";
   const rule = meta ? (meta.json ??= ruleJson(rr.idref, meta)) : ruleJson(rr.idref, undefined);
   const severity = xccdfSeverity(rr.severity) ?? meta?.severity ?? "unknown";
@@ -76,13 +85,22 @@ export function writeRuleLine(out: ByteLines, rr: RuleResultBuilder, meta: RuleM
   if (status) out.bytes(status);
   else out.text(`,"status":"error","raw_status":${JSON.stringify(raw)}`);
   if (rr.messages.length) out.text(`,"finding":${JSON.stringify(rr.messages.join("\n"))}`);
+  else if (evidence?.finding) out.text(`,"finding":${JSON.stringify(evidence.finding)}`);
+  if (evidence?.actual !== undefined && !rr.messages.length) out.text(`,"actual":${JSON.stringify(evidence.actual)},"expected":${JSON.stringify(evidence.expected ?? "")}`);
   if (rule.remediation) out.bytes(rule.remediation);
   else if (rr.fix) out.text(`,"remediation":${JSON.stringify(rr.fix)}`);
   if (rr.idents.length) out.bytes(identsJson(rr.idents, rule));
   else if (rule.idents) out.bytes(rule.idents);
   if (rule.references) out.bytes(rule.references);
-  out.endLine(tail);
+  if (evidence?.json) {
+    // the tail ends with `}` and the line feed: the evidence goes last in the object
+    out.bytes(tail.subarray(0, tail.length - 2));
+    out.text(evidence.json);
+    out.endLine(CLOSE_LINE);
+  } else out.endLine(tail);
 }
+
+const CLOSE_LINE = utf8("}\n");
 
 /** `,"status":…,"raw_status":…` for each XCCDF result word. */
 const STATUS_JSON = Object.fromEntries(Object.entries(XCCDF_STATUS).map(([raw, status]) => [raw, utf8(`,"status":"${status}","raw_status":"${raw}"`)])) as Record<XccdfResult, Buffer>;

@@ -10,6 +10,8 @@ export interface RuleResultBuilder {
   idents: Ident[];
   messages: string[];
   fix?: string;
+  /** The OVAL check it points to (read only when evidence is wanted). */
+  check?: { href: string; name: string };
 }
 
 /** The rule-result children read from text; `check` is skipped (it says how, not what). */
@@ -31,7 +33,7 @@ const enum Child {
  * then reads element by element (and where it reports any fault). Text
  * between children is ignored unread, as the element-by-element reading ignores it.
  */
-export function readPlainRuleResult(buf: string, from: number, name: string, rr: RuleResultBuilder): number {
+export function readPlainRuleResult(buf: string, from: number, name: string, rr: RuleResultBuilder, wantCheck = false): number {
   let pos = from;
   for (;;) {
     const lt = buf.indexOf("<", pos);
@@ -49,6 +51,7 @@ export function readPlainRuleResult(buf: string, from: number, name: string, rr:
       else {
         const [at, end] = findEndTag(buf, `</${tag.name}`, tag.end);
         if (at === INCOMPLETE) return -1;
+        if (wantCheck && !rr.check) rr.check = checkContentRef(buf, tag.end, at);
         pos = end;
       }
       continue;
@@ -87,4 +90,15 @@ function childOf(local: string): Child {
       return Child.Check;
   }
   return Child.Other;
+}
+
+/** The first check-content-ref with a name between `from` and `to`. */
+function checkContentRef(buf: string, from: number, to: number): { href: string; name: string } | undefined {
+  for (let at = buf.indexOf("check-content-ref", from); at >= 0 && at < to; at = buf.indexOf("check-content-ref", at + 1)) {
+    const lt = buf.lastIndexOf("<", at);
+    if (lt < from) continue;
+    const tag = parsePlainStartTag(buf, lt);
+    if (tag && tag.name.slice(tag.name.indexOf(":") + 1) === "check-content-ref" && tag.attributes.name) return { href: tag.attributes.href ?? "", name: tag.attributes.name };
+  }
+  return undefined;
 }

@@ -2,6 +2,9 @@ import type { OpenTag, XmlEvents, XmlScanner } from "../../xml/scanner.js";
 import { ByteLines, utf8 } from "../../streams/byte-lines.js";
 import { readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
 import { collapse, sectionOf, toDateTime, xccdfSeverity } from "./fields.js";
+import type { EvidenceHold } from "./evidence-hold.js";
+import { needsEvidence, type EvidenceMode } from "./evidence.js";
+import type { OvalReportReader } from "./evidence-oval.js";
 import { tailJson, writeRuleLine, type BenchmarkMeta, type RuleMeta, type TestContext } from "./line.js";
 
 const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
@@ -20,6 +23,8 @@ interface Capture {
 
 export interface XccdfReaderOptions {
   includeNotselected?: boolean;
+  /** Holds failed rule-results' lines (in an ARF) until their OVAL evidence is read. */
+  evidence?: EvidenceHold;
 }
 
 /**
@@ -35,6 +40,8 @@ export interface BatchContext {
   stack: string[];
   /** The lines' tail from the TestResult (`testJson`), with its line feed. */
   tail: string;
+  /** Set when rule-results wanting evidence are to be read in place (their lines are held there). */
+  evidence?: EvidenceMode;
 }
 
 /** A batch held something other than whole XCCDF rule-results: it is read again in place. */
@@ -64,6 +71,14 @@ export class XccdfReader implements XmlEvents {
   private test: TestContext | null = null;
   private rr: RuleResultBuilder | null = null;
   private capture: Capture | null = null;
+  private readonly evidence?: EvidenceHold;
+  /** In a batch reader: the evidence mode of the document's reader (see BatchContext). */
+  private readonly batchEvidence?: EvidenceMode;
+  private inArf = false;
+  /** The id of the innermost ARF report seen (`oval0`). */
+  private reportId?: string;
+  /** Reads the OVAL report being read for evidence. */
+  private oval: OvalReportReader | null = null;
 
   /** Depth of the elements around a batch; 0 when reading a whole document. */
   private readonly batchDepth: number;
@@ -75,6 +90,8 @@ export class XccdfReader implements XmlEvents {
   constructor(opts: XccdfReaderOptions = {}, batches?: BatchContext) {
     this.includeNotselected = Boolean(batches?.includeNotselected ?? opts.includeNotselected);
     this.batchDepth = batches?.stack.length ?? 0;
+    this.evidence = batches ? undefined : opts.evidence;
+    this.batchEvidence = batches?.evidence;
     if (batches) {
       for (const [id, meta] of batches.rules) this.rules.set(id, meta);
       for (const [id, value] of batches.values) this.values.set(id, value);
@@ -105,6 +122,7 @@ export class XccdfReader implements XmlEvents {
           values: [...this.values],
           stack: [...this.stack],
           tail: json.toString("utf8"),
+          evidence: this.wantsCheck ? this.evidence!.mode : undefined,
         },
       };
     }
@@ -116,6 +134,7 @@ export class XccdfReader implements XmlEvents {
   }
 
   open(tag: OpenTag): boolean {
+    if (this.oval) return this.oval.open(tag);
     const parent = this.stack[this.stack.length - 1];
     if (this.stack.length === this.batchDepth && this.batchDepth > 0 && (tag.local !== "rule-result" || !this.isXccdf(tag))) {
       throw new NotABatch(`<${tag.name}> in a batch of rule-results`);
@@ -136,12 +155,23 @@ export class XccdfReader implements XmlEvents {
         if (this.test && this.isXccdf(tag)) this.rr = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
         return false;
       case "check":
-        // a rule-result's check says how, not what: not needed for the line.
+        // a rule-result's check says how, not what: not needed for the line, unless it leads to evidence.
         // (complex-check is read through: it may nest, and a skip ends at the first end tag of its name)
-        return this.rr !== null;
+        return this.rr !== null && !this.wantsCheck;
+      case "check-content-ref":
+        if (this.rr && parent === "check" && a.name) this.rr.check ??= { href: a.href ?? "", name: a.name };
+        return false;
+      case "asset-report-collection":
+        this.inArf = true;
+        return false;
+      case "report":
+        if (this.inArf && a.id) this.reportId = a.id;
+        return false;
+      case "oval_results":
+        this.oval = (this.wantsCheck && this.evidence?.readerFor(this.reportId)) || null;
+        return this.oval === null;
       // subtrees that never feed a RuleResult and make up most of a large ARF
       case "oval_definitions":
-      case "oval_results":
       case "oval_system_characteristics":
       case "ocil":
       case "cpe-list":
@@ -187,20 +217,37 @@ export class XccdfReader implements XmlEvents {
     if (tag.local !== "rule-result" || !this.test || this.capture || !this.isXccdf(tag)) return -1;
     const a = tag.attributes;
     const rr: RuleResultBuilder = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
-    const end = readPlainRuleResult(buf, from, tag.name, rr);
+    const end = readPlainRuleResult(buf, from, tag.name, rr, this.wantsCheck);
     if (end >= 0) this.emit(rr);
     return end;
   }
 
   text(text: string): void {
-    if (this.capture) this.capture.pieces.push(text);
+    if (this.oval) this.oval.text(text);
+    else if (this.capture) this.capture.pieces.push(text);
   }
 
   get wantsText(): boolean {
-    return this.capture !== null;
+    return this.capture !== null || (this.oval?.wantsText ?? false);
+  }
+
+  /** True when rule-results' OVAL checks are read, for evidence. */
+  private get wantsCheck(): boolean {
+    return this.batchEvidence !== undefined || (this.inArf && this.evidence !== undefined && this.evidence.mode !== "none");
+  }
+
+  /** Writes the lines still waiting for evidence (at the end of the input, or after a fault). */
+  releaseHeld(): void {
+    this.evidence?.release(this.out, true);
   }
 
   close(local: string): void {
+    const oval = this.oval;
+    if (oval) {
+      if (oval.depth > 0) return oval.close(local);
+      this.oval = null;
+      this.evidence!.settle(this.reportId, oval, this.out);
+    }
     const depth = this.stack.length;
     this.stack.pop();
     const capture = this.capture;
@@ -366,7 +413,11 @@ export class XccdfReader implements XmlEvents {
   /** Writes the rule-result's line (not for a notselected rule unless asked). */
   private emit(rr: RuleResultBuilder): void {
     if (rr.result === "notselected" && !this.includeNotselected) return;
-    writeRuleLine(this.out, rr, this.rules.get(rr.idref), this.tailOf(this.test!));
+    const meta = this.rules.get(rr.idref);
+    const tail = this.tailOf(this.test!);
+    if (this.batchEvidence && rr.check && needsEvidence(this.batchEvidence, rr.result)) throw new NotABatch("a rule-result whose line waits for evidence");
+    if (this.evidence && this.wantsCheck && this.evidence.hold(rr, meta, tail, rr.check)) return;
+    writeRuleLine(this.out, rr, meta, tail);
   }
 
   /** The line's tail as bytes, with its line feed: serialised once per TestResult context. */
