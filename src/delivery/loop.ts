@@ -195,11 +195,25 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
     const leftovers = (line: string, where: Where) => void spool.append(encodeSpooled({ raw: line, where }));
     const source = readInputs(opts, stats, (line, where, reason) => bury(line, where, reason), leftovers);
     const fed = spool.feed(source, encodeSpooled)[Symbol.asyncIterator]();
-    for (;;) {
-      // a stop must not wait for a record that waits for room in a full spool: close() writes it
-      const next = await orStop(opts.stop, fed.next());
-      if (next === "stop" || next.done) break;
-      await take({ ...next.value.item, id: next.value.id });
+    // a stop must not wait for a record that waits for room in a full spool (close() writes it):
+    // the signal wakes the wait in progress, one listener for all of them
+    let wake: ((v: "stop") => void) | null = null;
+    const onAbort = () => wake?.("stop");
+    opts.stop.addEventListener("abort", onAbort, { once: true });
+    try {
+      for (;;) {
+        const next = await new Promise<IteratorResult<{ id: SpoolId; item: Taken }> | "stop">((resolve, reject) => {
+          if (opts.stop.aborted) return resolve("stop");
+          wake = resolve;
+          fed.next().then(resolve, reject);
+        });
+        wake = null;
+        if (next === "stop" || next.done) break;
+        next.value.item.id = next.value.id;
+        await take(next.value.item);
+      }
+    } finally {
+      opts.stop.removeEventListener("abort", onAbort);
     }
     if (opts.stop.aborted) await source.return(undefined); // the reader spools what it had read, then ends
   }
@@ -304,11 +318,13 @@ function orStop<R>(stop: AbortSignal, p: Promise<R>, grace = false): Promise<R |
   });
 }
 
+/** A spool record: `RECORD<TAB>"SOURCE"<TAB>LINE` (the source as a JSON string, which holds no raw tab; the line as it is). */
 function encodeSpooled(t: Taken): string {
-  return JSON.stringify([t.where.source, t.where.record, t.raw]);
+  return `${t.where.record}\t${JSON.stringify(t.where.source)}\t${t.raw}`;
 }
 
 function decodeSpooled(line: string): Taken {
-  const [source, record, raw] = JSON.parse(line) as [string, number, string];
-  return { raw, where: { source, record } };
+  const a = line.indexOf("\t");
+  const b = line.indexOf("\t", a + 1);
+  return { raw: line.slice(b + 1), where: { record: Number(line.slice(0, a)), source: JSON.parse(line.slice(a + 1, b)) as string } };
 }
