@@ -196,7 +196,9 @@ export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<v
   const counters = sender.counters();
   if (counters.truncated) io.warn(`${counters.truncated} line(s) longer than --max-size ${run.maxSize} were truncated (marked '[truncated N bytes]')`);
   if (late) io.warn(late.reason);
-  finish(io, { ...stats, ...counters }, { deadLetter, spool: spoolDir, showStats: args.stats, signal: signals.received(), dryRun, reasons: run.failures.summary() });
+  const signal = signals.received();
+  if (signal) exitOnceReported(signal);
+  finish(io, { ...stats, ...counters }, { deadLetter, spool: spoolDir, showStats: args.stats, signal, dryRun, reasons: run.failures.summary() });
   if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late.reason}`);
 }
 
@@ -216,6 +218,19 @@ async function* asideInputs(inputs: AsyncIterable<NamedInput>, replay: ReplayAsi
       })(),
     };
   }
+}
+
+/**
+ * After a signal, a read of a pipe whose producer is still running stays
+ * pending: it cannot be cancelled, and even process.exit() waits for it (the
+ * thread pool is joined). Once the final message is out (stderr to a pipe
+ * or file is written synchronously), the signal is raised again with its
+ * default action, as a program interrupted by it ends: status 128 + signal
+ * either way. The timer keeps nothing alive: without a read pending the
+ * process has ended normally before it fires.
+ */
+function exitOnceReported(signal: NodeJS.Signals): void {
+  setTimeout(() => process.kill(process.pid, signal), 50).unref();
 }
 
 /** A stderr progress line once a second, only on a terminal; stopping erases it, if one was written. */

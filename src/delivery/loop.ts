@@ -135,12 +135,7 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
   }
 
   const take = async ({ raw, where, id }: Taken) => {
-    let line = raw;
-    try {
-      line = unwrapDeadLetter(JSON.parse(raw)) ?? raw;
-    } catch {
-      // not JSON: prepare() says so
-    }
+    const line = originalLine(raw);
     let item: T | null;
     try {
       item = opts.prepare(line, where);
@@ -228,7 +223,7 @@ async function* readInputs(
   opts: Pick<DeliveryLoopOptions<unknown>, "inputs" | "stop" | "maxLineLength" | "onCut">,
   stats: LoopStats,
   bury: (line: string, where: Where, reason: string) => void,
-  leftover: (line: string, where: Where) => void = (line, where) => bury(line, where, "not sent: interrupted"),
+  leftover: (line: string, where: Where) => void = (line, where) => bury(originalLine(line), where, "not sent: interrupted"),
 ): AsyncGenerator<Taken> {
   for await (const input of opts.inputs) {
     const cut = { passed: 0, sinceLf: 0, cut: false };
@@ -316,6 +311,15 @@ function orStop<R>(stop: AbortSignal, p: Promise<R>, grace = false): Promise<R |
     else stop.addEventListener("abort", onAbort, { once: true });
     p.then(resolve, reject).finally(() => stop.removeEventListener("abort", onAbort));
   });
+}
+
+/** The line itself, or the original line when it is a dead-letter line. */
+function originalLine(raw: string): string {
+  try {
+    return unwrapDeadLetter(JSON.parse(raw)) ?? raw;
+  } catch {
+    return raw; // not JSON: prepare() says so
+  }
 }
 
 /** A spool record: `RECORD<TAB>"SOURCE"<TAB>LINE` (the source as a JSON string, which holds no raw tab; the line as it is). */
