@@ -59,6 +59,17 @@ describe("replaying the dead-letter file into the command that writes it", () =>
     });
   }
 
+  it("syslog-send the same (stdin, the collector down)", async () => {
+    const server = `tcp://127.0.0.1:${await closedPort()}`;
+    const w = workdir();
+    writeFileSync(w.input, events(10));
+    expect((await shAsync(`syslog-send --server ${server} --retries 0 --dead-letter ${w.dead} ${w.input}`)).status).toBe(1);
+    const replay = await shAsync(`syslog-send --server ${server} --retries 0 --dead-letter ${w.dead} < ${w.dead}`);
+    expect(replay.status).toBe(1);
+    expect(deadSeqs(w.dead)).toEqual(range(10));
+    expect(readdirSync(w.dir).sort()).toEqual(["dead.ndjson", "in.ndjson"]);
+  });
+
   it("interrupted by SIGTERM part way through a long file: what was not read goes back as it was, each record once", async () => {
     let hang = true;
     server = await startServer(() => (hang ? "hang" : "ok"));

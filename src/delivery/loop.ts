@@ -285,7 +285,7 @@ async function* untilStopped(chunks: AsyncIterable<Buffer>, stop: AbortSignal, s
   let afterStop = 0;
   for (;;) {
     // the read under way when the stop came is the last one taken (it may have read already)
-    const r = stop.aborted && afterStop++ > 0 ? "stop" : await orStop(stop, it.next(), true);
+    const r = stop.aborted && afterStop++ > 0 ? "stop" : await orStop(stop, it.next());
     if (r === "stop") {
       state.cut = true;
       return;
@@ -300,13 +300,13 @@ async function* untilStopped(chunks: AsyncIterable<Buffer>, stop: AbortSignal, s
 }
 
 /**
- * `p`, or "stop" once `stop` is aborted (with `grace`, a turn of the event
- * loop later, so a read already completed still wins). One listener a call,
- * removed when `p` settles: nothing piles up on the signal.
+ * `p`, or "stop" a turn of the event loop after `stop` is aborted (so a read
+ * already completed still wins). One listener a call, removed when `p`
+ * settles: nothing piles up on the signal.
  */
-function orStop<R>(stop: AbortSignal, p: Promise<R>, grace = false): Promise<R | "stop"> {
+function orStop<R>(stop: AbortSignal, p: Promise<R>): Promise<R | "stop"> {
   return new Promise((resolve, reject) => {
-    const onAbort = () => (grace ? setImmediate(() => resolve("stop")) : resolve("stop"));
+    const onAbort = () => setImmediate(() => resolve("stop"));
     if (stop.aborted) onAbort();
     else stop.addEventListener("abort", onAbort, { once: true });
     p.then(resolve, reject).finally(() => stop.removeEventListener("abort", onAbort));
