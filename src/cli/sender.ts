@@ -162,7 +162,9 @@ export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<v
         concurrency: run.concurrency,
         deliver: async (items) => {
           const outcomes = await sender.deliver(items);
-          for (const o of outcomes) if (o) run.failures.record(o);
+          // with a spool, what fails once interrupted is kept there, not lost
+          const keptInSpool = spoolDir !== undefined && signals.signal.aborted;
+          for (const o of outcomes) if (o && !keptInSpool) run.failures.record(o);
           return outcomes;
         },
         deadLetter,
