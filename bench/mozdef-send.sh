@@ -2,6 +2,8 @@
 # mozdef-send into a loopback receiver: events/s and peak RSS with 1 and 16 requests in flight,
 # batching off and on, beside the anchors' way (one POST per event on a new connection) in the
 # same run. Targets (issue 3): >= 20 000 events/s with batching; memory flat for 1 million events.
+# Spool rows (issue 13): --spool beside without, --batch 500, same receiver: >= 50 % of the unspooled
+# rate, and memory flat from 100k to 1M events.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=bench/data
@@ -51,4 +53,15 @@ verdict=met; (( $(echo "$best < 20000" | bc -l) )) && { verdict=MISSED; fail=1; 
 printf '  target: >= 20000 events/s with batching (got %.0f): %s\n' "$best" "$verdict"
 verdict=met; (( big_mb * 10 > small_mb * 13 )) && { verdict=MISSED; fail=1; }
 printf '  target: memory flat, 1M events vs 100k (got %d MB vs %d MB): %s\n' "$big_mb" "$small_mb" "$verdict"
+
+spool=$(mktemp -d)
+run "mozdef-send --batch 500 --concurrency 16 --spool (100k)" 100000 bin/mozdef-send --url "$base/_bulk" --batch 500 --concurrency 16 --spool "$spool/s" --dead-letter "$dl/d" "$data/events.100k.ndjson"
+spool_small_mb=$last_mb
+run "mozdef-send --batch 500 --concurrency 16 --spool (1M)" 1000000 bin/mozdef-send --url "$base/_bulk" --batch 500 --concurrency 16 --spool "$spool/s" --dead-letter "$dl/d" "$events"
+spooled=$last_rate; spool_big_mb=$last_mb
+rm -rf "$spool"
+verdict=met; (( $(echo "$spooled * 2 < $batched16" | bc -l) )) && { verdict=MISSED; fail=1; }
+printf '  target: --spool >= 50%% of the unspooled rate, 1M events (got %.0f vs %.0f events/s, %.0f%%): %s\n' "$spooled" "$batched16" "$(echo "100 * $spooled / $batched16" | bc -l)" "$verdict"
+verdict=met; (( spool_big_mb * 10 > spool_small_mb * 13 )) && { verdict=MISSED; fail=1; }
+printf '  target: --spool memory flat, 1M events vs 100k (got %d MB vs %d MB): %s\n' "$spool_big_mb" "$spool_small_mb" "$verdict"
 exit $fail

@@ -2,9 +2,10 @@ import type { Argv } from "yargs";
 import { once } from "node:events";
 import { PipeError } from "../errors.js";
 import type { Io } from "./run.js";
-import { openInputs } from "../streams/input.js";
-import { DeadLetterFile } from "../delivery/dead-letter.js";
-import { runDeliveryLoop, type LoopStats, type Where } from "../delivery/loop.js";
+import { openInputs, type NamedInput } from "../streams/input.js";
+import { DeadLetterFile, removeAside, setAsideIfReplayed, type ReplayAside } from "../delivery/dead-letter.js";
+import { emptyLoopStats, runDeliveryLoop, type LoopStats, type Where } from "../delivery/loop.js";
+import { DEFAULT_SPOOL_MAX_BYTES } from "../delivery/spool.js";
 import { DELIVERED, type AttemptListener, type Outcome } from "../delivery/outcome.js";
 import { FailureReport } from "../delivery/failure-report.js";
 import type { TlsOptions } from "../delivery/tls.js";
@@ -26,6 +27,8 @@ export interface SenderArgs {
   stats: boolean;
   "wait-for-receiver"?: string;
   "max-backoff"?: number;
+  spool?: string;
+  "spool-max-bytes": number;
 }
 
 export function senderOptions<T>(y: Argv<T>, deadLetterDefault: string) {
@@ -40,6 +43,8 @@ export function senderOptions<T>(y: Argv<T>, deadLetterDefault: string) {
     .option("key", { type: "string", describe: "client key (PEM)" })
     .option("insecure", { type: "boolean", default: false, describe: "do not verify the server's certificate (warns)" })
     .option("dead-letter", { type: "string", default: deadLetterDefault, describe: "file (appended to) for records not delivered, with the reason; feed it back to replay" })
+    .option("spool", { type: "string", describe: "directory of a durable spool: each record is written there before it is sent and kept until delivered or dead-lettered, so kill -9 or a power cut loses none; a run with the same --spool first sends what an earlier one left" })
+    .option("spool-max-bytes", { type: "number", default: DEFAULT_SPOOL_MAX_BYTES, describe: "disk the spool may use; when it is full, reading waits (nothing is dropped)" })
     .option("dry-run", { type: "boolean", default: false, describe: "print what would be sent on stdout; send nothing" })
     .option("stats", { type: "boolean", default: false, describe: "print read/sent/retried/dead-lettered counts on stderr at the end" });
 }
@@ -69,9 +74,13 @@ export function checkSenderArgs(a: SenderArgs, io: Io): SenderSettings & { failu
     retryOn.add(n);
   }
   if ((a.cert === undefined) !== (a.key === undefined)) throw new PipeError("E_USAGE", "--cert and --key go together");
+  if (!(a["spool-max-bytes"] > 0)) throw new PipeError("E_USAGE", "--spool-max-bytes must be > 0");
   if (a.insecure) io.warn("warning: --insecure: the server's certificate is NOT verified");
   const failures = new FailureReport(io.warn);
-  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn, timeoutMs: a.timeout * 1000, retries: a.retries, connections: a.concurrency, onFailedAttempt: failures.attempt, outage: outageSettings(a), failures };
+  const outage = outageSettings(a);
+  // with a spool, records wait there for the receiver (SIGTERM leaves them for the next run) unless told otherwise
+  if (a.spool !== undefined && a["wait-for-receiver"] === undefined) outage.waitMs = Infinity;
+  return { tls: { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure }, retryOn, timeoutMs: a.timeout * 1000, retries: a.retries, connections: a.concurrency, onFailedAttempt: failures.attempt, outage, failures };
 }
 
 /** SIGINT/SIGTERM stop reading; the loop then finishes or dead-letters what is in flight. */
@@ -122,6 +131,8 @@ export interface SenderRun {
   concurrency: number;
   /** For the truncation warning. */
   maxSize?: number;
+  /** Longest input line taken; a longer one is dead-lettered (number and size) without being held. */
+  maxLineLength?: number;
   /** Counts what was not delivered by kind (and says each kind once); from checkSenderArgs. */
   failures: FailureReport;
 }
@@ -141,26 +152,40 @@ export function printTo<T>(out: Io["stdout"], preview: (items: T[]) => string): 
 export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<void> {
   const { io, args } = run;
   const dryRun = args["dry-run"];
+  const paths = args._.map(String);
+  const replay = dryRun ? null : setAsideIfReplayed(args["dead-letter"], paths);
   const deadLetter = dryRun ? null : new DeadLetterFile(args["dead-letter"], run.name);
   const signals = stopOnSignals(() => sender.stop());
-  const stats: LoopStats = { read: 0, sent: 0, deadLettered: 0, invalid: 0, leftOut: 0 };
+  const stats: LoopStats = emptyLoopStats();
   const stopProgress = progress(io, () => `${run.name}: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);
+  const spoolDir = dryRun ? undefined : args.spool;
+  // how far the aside copy of a replayed dead-letter file was read: to its end, or to a cut (SIGTERM)
+  let replayedTo = 0 as number | "end";
   let late: Outcome = DELIVERED;
   try {
     try {
       await runDeliveryLoop<T>({
-        inputs: openInputs(args._.map(String)),
+        inputs: replay ? asideInputs(openInputs(replay.paths), replay, () => (replayedTo = "end")) : openInputs(paths),
         prepare: sender.prepare,
         unitSize: run.unitSize,
         concurrency: run.concurrency,
         deliver: async (items) => {
           const outcomes = await sender.deliver(items);
-          for (const o of outcomes) if (o) run.failures.record(o);
+          // with a spool, what fails once interrupted is kept there, not lost
+          const keptInSpool = spoolDir !== undefined && signals.signal.aborted;
+          for (const o of outcomes) if (o && !keptInSpool) run.failures.record(o);
           return outcomes;
         },
         deadLetter,
         onInvalid: (where, reason) => io.warn(`${where.source}: line ${where.record}: ${reason}`),
         stop: signals.signal,
+        maxLineLength: run.maxLineLength,
+        spool: spoolDir ? { dir: spoolDir, maxBytes: args["spool-max-bytes"], onWarning: (w) => io.warn(`warning: ${w.message}`) } : undefined,
+        onCut: (name, offset) => {
+          if (!replay?.names.has(name)) return false;
+          replayedTo = offset;
+          return true; // the rest of the line is copied back with the rest of the file
+        },
         stats,
       });
     } finally {
@@ -169,14 +194,54 @@ export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<v
       late = await sender.close(stats);
     }
   } catch (err) {
+    if (replay) io.warn(`the dead letters being replayed are kept in ${replay.aside}`);
     deadLetter?.close();
     throw err;
+  }
+  if (replay && deadLetter) {
+    // what was not read of the replayed file goes back, as it was
+    if (replayedTo !== "end") deadLetter.keepRest(replay.aside, replayedTo);
+    deadLetter.close();
+    removeAside(replay);
   }
   const counters = sender.counters();
   if (counters.truncated) io.warn(`${counters.truncated} line(s) longer than --max-size ${run.maxSize} were truncated (marked '[truncated N bytes]')`);
   if (late) io.warn(late.reason);
-  finish(io, { ...stats, ...counters }, { deadLetter, showStats: args.stats, signal: signals.received(), dryRun, reasons: run.failures.summary() });
+  const signal = signals.received();
+  if (signal) exitOnceReported(signal);
+  finish(io, { ...stats, ...counters }, { deadLetter, spool: spoolDir, showStats: args.stats, signal, dryRun, reasons: run.failures.summary() });
   if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late.reason}`);
+}
+
+/** The inputs with the aside copy named as the dead-letter file was; `onEnd` when the aside copy has been read to its end. */
+async function* asideInputs(inputs: AsyncIterable<NamedInput>, replay: ReplayAside, onEnd: () => void): AsyncGenerator<NamedInput> {
+  for await (const input of inputs) {
+    const name = input.name === replay.aside ? [...replay.names].find((n) => n !== "stdin") ?? input.name : input.name;
+    if (!replay.names.has(name)) {
+      yield input;
+      continue;
+    }
+    yield {
+      name,
+      chunks: (async function* () {
+        yield* input.chunks;
+        onEnd();
+      })(),
+    };
+  }
+}
+
+/**
+ * After a signal, a read of a pipe whose producer is still running stays
+ * pending: it cannot be cancelled, and even process.exit() waits for it (the
+ * thread pool is joined). Once the final message is out (stderr to a pipe
+ * or file is written synchronously), the signal is raised again with its
+ * default action, as a program interrupted by it ends: status 128 + signal
+ * either way. The timer keeps nothing alive: without a read pending the
+ * process has ended normally before it fires.
+ */
+function exitOnceReported(signal: NodeJS.Signals): void {
+  setTimeout(() => process.kill(process.pid, signal), 50).unref();
 }
 
 /** A stderr progress line once a second, only on a terminal; stopping erases it, if one was written. */
@@ -194,16 +259,22 @@ function progress(io: Io, stats: () => string): () => void {
 }
 
 /** The end of a sender's run: stats, then an error when anything was not delivered. */
-function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number; more?: string }, opts: { deadLetter: DeadLetterFile | null; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean; reasons: string }): void {
+function finish(io: Io, stats: LoopStats & { retried?: number; truncated?: number; more?: string }, opts: { deadLetter: DeadLetterFile | null; spool?: string; showStats: boolean; signal: NodeJS.Signals | null; dryRun: boolean; reasons: string }): void {
   opts.deadLetter?.close();
   if (opts.showStats) {
-    const extra = (stats.truncated ? `, truncated ${stats.truncated}` : "") + (stats.leftOut ? `, not applicable ${stats.leftOut}` : "") + (stats.more ? `, ${stats.more}` : "");
+    const extra =
+      (stats.truncated ? `, truncated ${stats.truncated}` : "") +
+      (stats.leftOut ? `, not applicable ${stats.leftOut}` : "") +
+      (stats.replayed ? `, from the spool ${stats.replayed}` : "") +
+      (stats.kept ? `, kept in the spool ${stats.kept}` : "") +
+      (stats.more ? `, ${stats.more}` : "");
     io.warn(`read ${stats.read}, ${opts.dryRun ? "printed" : "sent"} ${stats.sent}, retried ${stats.retried ?? 0}, dead-lettered ${stats.deadLettered} (invalid ${stats.invalid})${extra}`);
   }
   const lost = stats.deadLettered;
   const where = (opts.deadLetter && lost ? `; kept in ${opts.deadLetter.path}` : "") + (opts.reasons ? `; reasons: ${opts.reasons}` : "");
   if (opts.signal) {
-    throw new PipeError("E_LOST", `interrupted by ${opts.signal}: ${stats.sent} of ${stats.read} records read were delivered, ${lost} dead-lettered${where}`, {
+    const kept = stats.kept ? `, ${stats.kept} kept in the spool ${opts.spool} (sent first by the next run with --spool ${opts.spool})` : "";
+    throw new PipeError("E_LOST", `interrupted by ${opts.signal}: ${stats.sent} of ${stats.read} records read were delivered, ${lost} dead-lettered${kept}${where}`, {
       exitCode: opts.signal === "SIGINT" ? 130 : 143,
     });
   }

@@ -52,7 +52,7 @@ export const spec: CommandSpec<Args> = {
         .option("include-notapplicable", { type: "boolean", default: false, describe: "send RuleResults that did not apply or were not checked (notapplicable, notchecked), with a neutral summary; by default they are left out and counted" })
         .option("batch", { type: "number", default: 1, describe: "events per request; > 1 posts JSON arrays, which only MozDef's /_bulk takes" })
         .option("link-base", { type: "string", describe: "URL the rule id is appended to for a RuleResult's link (default: its CIS benchmark reference, else none)" })
-        .option("max-size", { type: "number", default: 1024 * 1024, describe: "largest event in bytes; bigger ones are dead-lettered" })
+        .option("max-size", { type: "number", default: 1024 * 1024, describe: "largest event in bytes; bigger ones are dead-lettered (an input line over twice this, as it streams past, without being held)" })
         .option("also-syslog", { type: "boolean", default: false, describe: "also write each event to syslog (mozdef_client's set_send_to_syslog)" })
         .option("only-syslog", { type: "boolean", default: false, describe: "write to syslog only, no HTTP" })
         .option("syslog-server", syslogOption.server(SERVERS))
@@ -87,7 +87,17 @@ export const spec: CommandSpec<Args> = {
     const docOpts = { kind: args.kind, linkBase: args["link-base"], includeNotApplicable: args["include-notapplicable"], hostname };
     type Item = { doc: Json; body: string };
     await runSender<Item>(
-      { name: "mozdef-send", args, io, unitSize: deliverer?.batchSize ?? 1, concurrency: args.concurrency, maxSize: delivery.syslog?.line.maxSize, failures },
+      {
+        name: "mozdef-send",
+        args,
+        io,
+        unitSize: deliverer?.batchSize ?? 1,
+        concurrency: args.concurrency,
+        maxSize: delivery.syslog?.line.maxSize,
+        // a line may be longer than its event (a dead-letter line escapes it); one over twice the limit is taken as over it
+        maxLineLength: 2 * args["max-size"] + 64 * 1024,
+        failures,
+      },
       {
         prepare: (line) => {
           const doc = lineToDocument(line, docOpts);

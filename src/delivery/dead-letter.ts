@@ -1,4 +1,4 @@
-import { openSync, writeSync, closeSync, fsyncSync } from "node:fs";
+import { openSync, writeSync, closeSync, fsyncSync, readSync, fstatSync, statSync, renameSync, unlinkSync } from "node:fs";
 import { PipeError } from "../errors.js";
 
 /** What a dead-letter line says about why the record was not delivered. */
@@ -43,6 +43,18 @@ export class DeadLetterFile {
     writeSync(this.fd, `${JSON.stringify(entry)}\n`);
   }
 
+  /** Appends the bytes of `file` from `offset` on, as they are (dead-letter lines being replayed, not read yet). */
+  keepRest(file: string, offset: number): void {
+    const from = openSync(file, "r");
+    try {
+      this.fd ??= openSync(this.path, "a", 0o600);
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      for (let pos = offset, n; (n = readSync(from, buf, 0, buf.length, pos)) > 0; pos += n) writeSync(this.fd, buf, 0, n);
+    } finally {
+      closeSync(from);
+    }
+  }
+
   close(): void {
     if (this.fd === null) return;
     try {
@@ -62,4 +74,63 @@ export function unwrapDeadLetter(parsed: unknown): string | undefined {
   const o = parsed as Partial<DeadLetterLine>;
   if (typeof o.line === "string" && o.dead_letter && typeof o.dead_letter === "object" && Object.keys(o).length === 2) return o.line;
   return undefined;
+}
+
+/**
+ * A replay of the dead-letter file into the command that writes it: the file
+ * is moved aside (renamed, atomically) before it is read, new failures go to
+ * a fresh file at the path, and the aside copy is removed once the run has
+ * ended. Otherwise every record failing again would be appended to the file
+ * being read, and read again, without end.
+ */
+export interface ReplayAside {
+  /** Where the dead-letter file was moved to. */
+  aside: string;
+  /** The inputs to open: the aside copy instead of the dead-letter path. */
+  paths: string[];
+  /** The input names (as messages give them) that are the dead-letter file. */
+  names: Set<string>;
+}
+
+/** Moves the dead-letter file aside when an input (a path, or stdin: `-` or none) is that file; null when none is. */
+export function setAsideIfReplayed(deadLetterPath: string, inputs: readonly string[]): ReplayAside | null {
+  let dead: { dev: number; ino: number };
+  try {
+    const st = statSync(deadLetterPath);
+    if (!st.isFile()) return null;
+    dead = st;
+  } catch {
+    return null;
+  }
+  const list = inputs.length ? inputs : ["-"];
+  const same = (p: string) => {
+    try {
+      const st = p === "-" ? fstatSync(0) : statSync(p);
+      return st.isFile() && st.dev === dead.dev && st.ino === dead.ino;
+    } catch {
+      return false; // openInputs says why
+    }
+  };
+  const replayed = list.filter(same);
+  if (!replayed.length) return null;
+  const aside = `${deadLetterPath}.replaying-${process.pid}`;
+  try {
+    renameSync(deadLetterPath, aside);
+  } catch (cause) {
+    throw new PipeError("E_IO", `cannot move the dead-letter file aside to replay it: ${(cause as Error).message}`, { position: { source: deadLetterPath }, cause });
+  }
+  return {
+    aside,
+    paths: list.map((p) => (p !== "-" && replayed.includes(p) ? aside : p)),
+    names: new Set(replayed.map((p) => (p === "-" ? "stdin" : p))),
+  };
+}
+
+/** Removes the aside copy of a replayed dead-letter file (its records are all accounted for). */
+export function removeAside(r: ReplayAside): void {
+  try {
+    unlinkSync(r.aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
 }
