@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StandInServer, scanKey, type UploadStage } from "./helpers/patchmon-server.js";
 import { FAKE_PROFILE, agentHome, scanOnce, startAgent, started, type RunningAgent } from "./helpers/agent.js";
+import { seeded } from "./helpers/seeded.js";
 
 const servers: StandInServer[] = [];
 const agents: RunningAgent[] = [];
@@ -20,15 +21,6 @@ function agent(...args: Parameters<typeof startAgent>): RunningAgent {
   return a;
 }
 
-/** A small seeded generator (mulberry32): the same rounds every run. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const outboxFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")) : []);
 

@@ -6,18 +6,8 @@ import { join } from "node:path";
 import { BIN } from "./helpers/paths.js";
 import { startServer, type Received } from "./helpers/http-server.js";
 import { decodeAckRange, segmentFirstId } from "../src/delivery/spool-format.js";
+import { seeded } from "./helpers/seeded.js";
 
-/** mulberry32: a small seeded generator, so a failing round can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const event = (i: number) => JSON.stringify({ summary: `event ${i}`, details: { seq: i }, severity: "warning" });
 const seqsOf = (r: Received): number[] => {
@@ -67,7 +57,7 @@ describe("kill -9 with --spool: nothing lost", () => {
   for (let round = 0; round < ROUNDS; round++) {
     const batched = round % 2 === 1;
     it(`round ${round} (${batched ? "--batch 100" : "single posts"}): SIGKILL at a random request, restart with the same --spool`, async () => {
-      const random = rng(SEED + round);
+      const random = seeded(SEED + round);
       const n = batched ? 3000 : 200;
       const requests = batched ? n / 100 : n;
       const killAt = 1 + Math.floor(random() * requests);

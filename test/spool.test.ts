@@ -7,6 +7,7 @@ import { Spool, type SpoolWarning } from "../src/delivery/spool.js";
 import { DoneSet } from "../src/delivery/spool-done.js";
 import { PipeError } from "../src/errors.js";
 import { ROOT } from "./helpers/paths.js";
+import { seeded } from "./helpers/seeded.js";
 
 const SPOOL_MODULE = join(ROOT, "src/delivery/spool.ts");
 
@@ -18,17 +19,6 @@ function segmentFiles(dir: string): string[] {
   return readdirSync(dir).filter((f) => f.startsWith("seg-")).sort();
 }
 
-/** A small seeded generator (mulberry32), so every random choice here can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], rnd: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -209,7 +199,7 @@ describe("spool", () => {
 
   it("takes acks in any order, and remembers them compactly", async () => {
     const dir = tempDir();
-    const rnd = random(7);
+    const rnd = seeded(7);
     const spool = await Spool.open({ dir, syncEveryRecords: 32 });
     const ids = await Promise.all(Array.from({ length: 3000 }, (_, i) => spool.append(`r${i}`)));
     const held = new Set(shuffle([...ids], rnd).slice(0, 50));
@@ -224,7 +214,7 @@ describe("spool", () => {
   });
 
   it("DoneSet: a low-water mark plus a bitmap that slides up with it", () => {
-    const rnd = random(11);
+    const rnd = seeded(11);
     const set = new DoneSet();
     const n = 200_000;
     // acks arrive out of order within a window of 1000, as concurrent batches would
@@ -260,7 +250,7 @@ describe("spool", () => {
   it("survives SIGKILL at random points: acked records never come back, appended ones are never lost", async () => {
     const dir = tempDir();
     const ROUNDS = 24;
-    const rnd = random(2024);
+    const rnd = seeded(2024);
     const appended = new Map<number, string>(); // id -> "round:k", from append resolutions the child reported
     const ackIssued = new Set<number>();
     const ackDurable = new Set<number>();
