@@ -1,13 +1,14 @@
 import { openInputs } from "../streams/input.js";
 import { runCli, writeText, type CommandSpec } from "../cli/run.js";
-import { DEFAULT_JOBS, xccdfToNdjson } from "../readers/xccdf/document.js";
+import { DEFAULT_JOBS, DEFAULT_MAX_FIELD, xccdfToNdjson } from "../readers/xccdf/document.js";
 
 interface Args {
   "include-notselected": boolean;
   jobs: number;
+  "max-field": number;
 }
 
-const defaults: Args = { "include-notselected": false, jobs: DEFAULT_JOBS };
+const defaults: Args = { "include-notselected": false, jobs: DEFAULT_JOBS, "max-field": DEFAULT_MAX_FIELD };
 
 export const spec: CommandSpec<Args> = {
   name: "xccdf2rules",
@@ -30,8 +31,14 @@ export const spec: CommandSpec<Args> = {
         default: defaults.jobs,
         describe: "threads reading a large TestResult's rule-results side by side; 2 is ~35% faster on a rule-heavy report, at ~50 MB more peak RSS",
       })
+      .option("max-field", {
+        type: "number",
+        default: defaults["max-field"],
+        describe: "bytes of text kept in each field (a title, a message, the target); the rest is dropped, marked [truncated N bytes], with one warning",
+      })
       .check((args) => {
         if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new Error("--jobs must be a whole number, 1 or more");
+        if (!Number.isInteger(args["max-field"]) || args["max-field"] < 1) throw new Error("--max-field must be a whole number of bytes, 1 or more");
         return true;
       }),
   plainDefaults: defaults,
@@ -39,7 +46,7 @@ export const spec: CommandSpec<Args> = {
     const paths = args._.map(String);
     async function* all() {
       for await (const input of openInputs(paths)) {
-        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, onWarning: io.warn });
+        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, maxField: args["max-field"], onWarning: io.warn });
       }
     }
     await writeText(all(), io.stdout);

@@ -1,7 +1,9 @@
 import { XmlScanner } from "../../xml/scanner.js";
 import { PipeError } from "../../errors.js";
 import type { RuleResult } from "../../types.js";
-import { XccdfReader, type BatchContext } from "./reader.js";
+import { DEFAULT_MAX_FIELD, XccdfReader, type BatchContext } from "./reader.js";
+
+export { DEFAULT_MAX_FIELD } from "./reader.js";
 import { BatchPool, type BatchJob, type BatchJobContext } from "./batches.js";
 import { NotApplicableWatch } from "./applicability.js";
 
@@ -9,6 +11,8 @@ export interface XccdfToRulesOptions {
   /** Name used in messages ("stdin" or a path). */
   source?: string;
   includeNotselected?: boolean;
+  /** Bytes of text kept in each field (default DEFAULT_MAX_FIELD); the rest is dropped, with a marker and one warning. */
+  maxField?: number;
   onWarning?: (message: string) => void;
   /**
    * Threads reading rule-results (default 1). With more than one, a large
@@ -33,7 +37,7 @@ const MAX_WAITING = 8;
 
 /**
  * One XCCDF results / ARF document in, NDJSON RuleResult lines out in
- * document order, a batch of lines per input chunk. Throws a PipeError (with
+ * document order, as parts that need not end at a line's end (see ByteLines.takeParts). Throws a PipeError (with
  * line and column) on bad input, after yielding every line completed before
  * the fault. Lines come as UTF-8 bytes, ready for stdout. A document read in
  * full whose every selected rule is notapplicable gets a warning.
@@ -50,7 +54,14 @@ export async function* xccdfToNdjson(chunks: AsyncIterable<Buffer | string>, opt
 
 async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions): AsyncGenerator<Buffer> {
   const source = opts.source ?? "stdin";
-  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected });
+  let truncated = false;
+  const maxField = opts.maxField ?? DEFAULT_MAX_FIELD;
+  const onTruncated = (what: string) => {
+    if (truncated) return;
+    truncated = true;
+    opts.onWarning?.(`${source}: a field (${what}) is longer than --max-field ${maxField} bytes: kept its first ${maxField} bytes, marked [truncated N bytes] (further truncations are not reported)`);
+  };
+  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, maxField, onTruncated });
   const jobs = opts.jobs ?? DEFAULT_JOBS;
   const pool = jobs > 1 ? new BatchPool(jobs - 1, opts.workerUrl) : undefined;
   /** Lines and batches, in document order. */
@@ -64,7 +75,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
       local: "rule-result",
       minChars: opts.batchChars ?? BATCH_CHARS,
       take(batch) {
-        if (reader.out.count) queue.push(reader.out.take());
+        if (reader.out.count) queue.push(...reader.out.takeParts());
         const of = reader.batchContext();
         // outside an XCCDF TestResult there is nothing to batch: read it in place
         if (!of) return void queue.push({ batch, result: Promise.resolve(null), done: true });
@@ -82,7 +93,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
 
   /** Yields the queue's head while it is ready; with `all`, waits for every batch. */
   async function* flush(all: boolean): AsyncGenerator<Buffer> {
-    if (reader.out.count) queue.push(reader.out.take());
+    if (reader.out.count) queue.push(...reader.out.takeParts());
     if (queue.length && !reported) reportLeading();
     while (queue.length) {
       const head = queue[0];
@@ -100,7 +111,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
       // the batch did not read as a run of rule-results: read it, and all after it, in place
       const later = queue.splice(0) as BatchJob[];
       scanner.replay(head.batch, later.map((job) => job.batch));
-      if (reader.out.count) queue.push(reader.out.take());
+      if (reader.out.count) queue.push(...reader.out.takeParts());
     }
   }
 
@@ -132,7 +143,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
       if (!lines) break;
       yield lines;
     }
-    if (reader.out.count) yield reader.out.take();
+    if (reader.out.count) yield* reader.out.takeParts();
   } finally {
     pool?.close();
   }
@@ -144,7 +155,16 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
 
 /** xccdfToNdjson's lines as RuleResult objects. */
 export async function* xccdfToRules(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions = {}): AsyncGenerator<RuleResult> {
-  for await (const text of xccdfToNdjson(chunks, opts)) {
-    for (const line of text.toString("utf8").split("\n")) if (line) yield JSON.parse(line) as RuleResult;
+  // a part need not end at a line's end (see ByteLines.takeParts)
+  let partial: Buffer[] = [];
+  for await (const part of xccdfToNdjson(chunks, opts)) {
+    const last = part.lastIndexOf(10);
+    if (last < 0) {
+      partial.push(part);
+      continue;
+    }
+    const text = Buffer.concat([...partial, part.subarray(0, last)]).toString("utf8");
+    partial = [part.subarray(last + 1)];
+    for (const line of text.split("\n")) if (line) yield JSON.parse(line) as RuleResult;
   }
 }
