@@ -8,7 +8,7 @@ const bytes = Math.round(size * 1024 * 1024);
 const out = process.stdout;
 const write = (s) => new Promise((resolve) => (out.write(s) ? resolve() : out.once("drain", resolve)));
 async function repeat(char, total) {
-  const piece = char.repeat(1 << 16);
+  const piece = char.repeat(Math.ceil((1 << 16) / char.length));
   for (let sent = 0; sent < total; sent += piece.length) await write(total - sent < piece.length ? piece.slice(0, total - sent) : piece);
 }
 async function repeatEach(count, make) {
@@ -63,6 +63,29 @@ switch (kind) {
     await write("</target>\n");
     await repeatEach(200, ruleResult);
     await write(end);
+    break;
+  case "docker-whitespace":
+  case "docker-spaces": {
+    // lines of 80 blanks (or one line of spaces) inside a check, and between checks
+    const blank = kind === "docker-whitespace" ? `${" ".repeat(79)}\n` : " ";
+    await write(`{"dockerbenchsecurity":"1.3.4","start":1700000000,"tests":[{"id":"1","desc":"Host","results":[{"id":"1.1","desc":"d",`);
+    await repeat(blank, bytes / 2);
+    await write(`"result":"PASS"},`);
+    await repeat(blank, bytes / 2);
+    await write(`{"id":"1.2","desc":"e","result":"WARN"}]}],"checks":2}\n`);
+    break;
+  }
+  case "docker-keys":
+    // gen 0: one key per offending item, repeated
+    await write(`{\n"dockerbenchsecurity": "1.1.0",\n`);
+    await repeatEach(size, (i) => `"4.6": "WARN: [image-${i}:latest]",\n`);
+    await write(`"5.1": "PASS"\n}\n`);
+    break;
+  case "docker-nesting":
+    await write(`{"dockerbenchsecurity":"1.3.4","tests":[{"id":"1","results":[{"id":"1.1","result":"PASS"}]}],"deep":`);
+    await repeat("[", size);
+    await repeat("]", size);
+    await write(`}\n`);
     break;
   default:
     process.stderr.write(`unknown case ${kind}\n`);
