@@ -4,7 +4,7 @@ import type { RuleResult } from "../../types.js";
 import { DEFAULT_MAX_FIELD, XccdfReader, type BatchContext } from "./reader.js";
 
 export { DEFAULT_MAX_FIELD } from "./reader.js";
-import { BatchPool, type BatchJob, type BatchJobContext } from "./batches.js";
+import type { BatchJob, BatchJobContext } from "./batches.js";
 import { NotApplicableWatch } from "./applicability.js";
 
 export interface XccdfToRulesOptions {
@@ -63,7 +63,8 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   };
   const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, maxField, onTruncated });
   const jobs = opts.jobs ?? DEFAULT_JOBS;
-  const pool = jobs > 1 ? new BatchPool(jobs - 1, opts.workerUrl) : undefined;
+  // loaded only when asked for: worker_threads and the pool cost a plain run's start-up ~10 ms
+  const pool = jobs > 1 ? new (await import("./batches.js")).BatchPool(jobs - 1, opts.workerUrl) : undefined;
   /** Lines and batches, in document order. */
   const queue: (Buffer | BatchJob)[] = [];
   let context: BatchJobContext | undefined;
