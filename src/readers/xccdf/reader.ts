@@ -204,8 +204,9 @@ export class XccdfReader implements XmlEvents {
    */
   readWhole(tag: OpenTag, buf: string, from: number): number {
     if (tag.local !== "rule-result" || !this.test || this.capture || !this.isXccdf(tag)) return -1;
-    const a = this.capAttributes(tag.attributes);
-    const rr: RuleResultBuilder = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
+    // once per rule-result of a rule-heavy report: only what goes into the line is looked at
+    const a = tag.attributes;
+    const rr: RuleResultBuilder = { idref: this.capText(a.idref ?? "", "@idref"), severity: a.severity, idents: [], messages: [] };
     const end = readPlainRuleResult(buf, from, tag.name, rr);
     if (end >= 0) this.emit(this.capPlain(rr));
     return end;
@@ -254,8 +255,8 @@ export class XccdfReader implements XmlEvents {
   private capPlain(rr: RuleResultBuilder): RuleResultBuilder {
     if (rr.result !== undefined) rr.result = this.capText(rr.result, "result");
     if (rr.fix !== undefined) rr.fix = this.capText(rr.fix, "fix");
-    rr.messages = rr.messages.map((m) => this.capText(m, "message"));
-    for (const ident of rr.idents) ident.value = this.capText(ident.value, "ident");
+    for (let i = 0; i < rr.messages.length; i++) rr.messages[i] = this.capText(rr.messages[i], "message");
+    for (let i = 0; i < rr.idents.length; i++) rr.idents[i].value = this.capText(rr.idents[i].value, "ident");
     return rr;
   }
 
