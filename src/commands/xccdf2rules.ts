@@ -1,6 +1,6 @@
 import { openInputs } from "../streams/input.js";
 import { runCli, writeText, type CommandSpec } from "../cli/run.js";
-import { DEFAULT_JOBS, xccdfToNdjson } from "../readers/xccdf/document.js";
+import { DEFAULT_JOBS, DEFAULT_MAX_FIELD, xccdfToNdjson } from "../readers/xccdf/document.js";
 import { DEFAULT_EVIDENCE_ITEMS, EVIDENCE_MODES, type EvidenceMode } from "../readers/xccdf/evidence.js";
 
 interface Args {
@@ -8,9 +8,10 @@ interface Args {
   jobs: number;
   evidence: EvidenceMode;
   "evidence-items": number;
+  "max-field": number;
 }
 
-const defaults: Args = { "include-notselected": false, jobs: DEFAULT_JOBS, evidence: "fail", "evidence-items": DEFAULT_EVIDENCE_ITEMS };
+const defaults: Args = { "include-notselected": false, jobs: DEFAULT_JOBS, evidence: "fail", "evidence-items": DEFAULT_EVIDENCE_ITEMS, "max-field": DEFAULT_MAX_FIELD };
 
 export const spec: CommandSpec<Args> = {
   name: "xccdf2rules",
@@ -45,9 +46,15 @@ export const spec: CommandSpec<Args> = {
         default: defaults["evidence-items"],
         describe: "collected items kept per OVAL test in evidence (items_total says how many there were)",
       })
+      .option("max-field", {
+        type: "number",
+        default: defaults["max-field"],
+        describe: "bytes of text kept in each field (a title, a message, the target); the rest is dropped, marked [truncated N bytes], with one warning",
+      })
       .check((args) => {
         if (!Number.isInteger(args.jobs) || args.jobs < 1) throw new Error("--jobs must be a whole number, 1 or more");
         if (!Number.isInteger(args["evidence-items"]) || args["evidence-items"] < 0) throw new Error("--evidence-items must be a whole number, 0 or more");
+        if (!Number.isInteger(args["max-field"]) || args["max-field"] < 1) throw new Error("--max-field must be a whole number of bytes, 1 or more");
         return true;
       }),
   plainDefaults: defaults,
@@ -55,7 +62,7 @@ export const spec: CommandSpec<Args> = {
     const paths = args._.map(String);
     async function* all() {
       for await (const input of openInputs(paths)) {
-        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, evidence: args.evidence, evidenceItems: args["evidence-items"], onWarning: io.warn });
+        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, evidence: args.evidence, evidenceItems: args["evidence-items"], maxField: args["max-field"], onWarning: io.warn });
       }
     }
     await writeText(all(), io.stdout);

@@ -19,7 +19,13 @@ export class QuickPath {
   /** True while chunks go to the quick path rather than saxes. */
   active = false;
   /** Input not yet tokenised (a token cut by the chunk boundary). */
-  carry = "";
+  private rest = "";
+  /**
+   * A start tag longer than LONG_TOKEN, not yet ended: its pieces, gathered
+   * until a `>` outside quotes ends it, and then parsed once. Re-parsing
+   * the growing tag on every chunk made a 32 MB attribute value quadratic.
+   */
+  private longTag?: { pieces: string[]; quote: number };
 
   constructor(
     private readonly elements: OpenElements,
@@ -44,9 +50,25 @@ export class QuickPath {
    * carried to the next chunk) or the quick element's end tag is reached,
    * which is returned with what follows for saxes to read.
    */
+  /** Input not yet tokenised. */
+  get carry(): string {
+    return this.longTag ? this.longTag.pieces.join("") : this.rest;
+  }
+
   feed(text: string): string {
-    const buf = this.carry ? this.carry + text : text;
-    this.carry = "";
+    const long = this.longTag;
+    if (long) {
+      const end = tagEnd(text, 0, long);
+      if (end < 0) {
+        long.pieces.push(text);
+        return "";
+      }
+      this.longTag = undefined;
+      long.pieces.push(text);
+      text = long.pieces.join("");
+    }
+    const buf = this.rest ? this.rest + text : text;
+    this.rest = "";
     try {
       return this.tokenise(buf);
     } catch (cause) {
@@ -118,7 +140,16 @@ export class QuickPath {
           throw new SyntaxFault("unexpected markup declaration inside an element", lt);
         }
         const end = buf.indexOf(close, lt + open.length);
-        if (end < 0) return this.suspend(buf, lt);
+        if (end < 0) {
+          if (buf.length - lt < LONG_TOKEN) return this.suspend(buf, lt);
+          // a long comment or CDATA section is passed on as it streams, not held and searched again
+          const keep = buf.length - (close.length - 1);
+          if (open !== "<!--") events.text(buf.slice(lt + open.length, keep));
+          this.read.consume(buf, keep);
+          this.read.column -= open.length;
+          this.rest = open + buf.slice(keep);
+          return "";
+        }
         if (open !== "<!--") events.text(buf.slice(lt + open.length, end));
         pos = end + close.length;
       } else if (next === Char.Question) {
@@ -127,7 +158,17 @@ export class QuickPath {
         pos = end + 2;
       } else {
         const tag = parseStartTag(buf, lt);
-        if (tag === INCOMPLETE) return this.suspend(buf, lt);
+        if (tag === INCOMPLETE) {
+          if (buf.length - lt >= LONG_TOKEN) {
+            const long = { pieces: [buf.slice(lt)], quote: 0 };
+            if (tagEnd(buf, lt + 1, long) < 0) {
+              this.read.consume(buf, lt);
+              this.longTag = long;
+              return "";
+            }
+          }
+          return this.suspend(buf, lt);
+        }
         pos = tag.end;
         if (!tag.selfClosing && !tag.declares && elements.depth === elements.quickDepth && events.readWhole) {
           const end = events.readWhole({ name: tag.name, local: localOf(tag.name), attributes: tag.attributes, selfClosing: false }, buf, pos);
@@ -145,7 +186,34 @@ export class QuickPath {
   /** Keeps buf[from...] for the next chunk. */
   private suspend(buf: string, from: number): string {
     this.read.consume(buf, from);
-    this.carry = buf.slice(from);
+    this.rest = buf.slice(from);
     return "";
   }
+}
+
+/** Tokens longer than this, cut by a chunk's end, are carried in pieces (see QuickPath). */
+const LONG_TOKEN = 64 * 1024;
+
+/**
+ * Where a start tag's `>` ends it in `text` (from `from`), outside quoted
+ * values: its offset, or -1 if not in `text`. `state.quote` carries the open
+ * quote (its code, 0 if none) from piece to piece.
+ */
+function tagEnd(text: string, from: number, state: { quote: number }): number {
+  let quote = state.quote;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (quote) {
+      const close = text.indexOf(quote === Char.Quote ? '"' : "'", i);
+      if (close < 0) break;
+      quote = 0;
+      i = close;
+    } else if (c === Char.Quote || c === Char.Apos) quote = c;
+    else if (c === Char.Gt) {
+      state.quote = 0;
+      return i;
+    }
+  }
+  state.quote = quote;
+  return -1;
 }

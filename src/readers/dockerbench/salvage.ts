@@ -35,8 +35,9 @@ export class DockerBenchSalvage {
   /** Starts where the JSON reader gave up: its current group and the lines of its unfinished check. */
   static takeOver(json: DockerBenchJsonReader, lastLine: number): DockerBenchSalvage {
     const salvage = new DockerBenchSalvage(json.currentGroup);
-    const first = lastLine - json.openLines.length + 1;
-    json.openLines.forEach((line, i) => salvage.writeLine(line, first + i));
+    // openLines has no blank lines: each line's number from its index among all lines written
+    const last = json.linesWritten - 1;
+    for (const line of json.openLines) salvage.writeLine(line.text, lastLine - (last - line.index));
     return salvage;
   }
 
@@ -53,6 +54,8 @@ export class DockerBenchSalvage {
       if (gen0 && !META_KEYS.has(gen0[1])) this.ready.push(gen0Check(gen0[1], gen0[2]));
       return;
     }
+    // a blank line adds nothing to the check (and joining it in again and again made blank lines quadratic)
+    if (!t) return;
     this.buf.push(t);
     this.tryGroupOrCheck(number);
   }

@@ -1,8 +1,10 @@
 import { XmlScanner } from "../../xml/scanner.js";
 import { PipeError } from "../../errors.js";
 import type { RuleResult } from "../../types.js";
-import { XccdfReader, type BatchContext } from "./reader.js";
-import { BatchPool, type BatchJob, type BatchJobContext } from "./batches.js";
+import { DEFAULT_MAX_FIELD, XccdfReader, type BatchContext } from "./reader.js";
+
+export { DEFAULT_MAX_FIELD } from "./reader.js";
+import type { BatchJob, BatchJobContext } from "./batches.js";
 import { NotApplicableWatch } from "./applicability.js";
 import { EvidenceHold } from "./evidence-hold.js";
 import { DEFAULT_EVIDENCE_ITEMS, type EvidenceMode } from "./evidence.js";
@@ -11,6 +13,8 @@ export interface XccdfToRulesOptions {
   /** Name used in messages ("stdin" or a path). */
   source?: string;
   includeNotselected?: boolean;
+  /** Bytes of text kept in each field (default DEFAULT_MAX_FIELD); the rest is dropped, with a marker and one warning. */
+  maxField?: number;
   onWarning?: (message: string) => void;
   /**
    * Threads reading rule-results (default 1). With more than one, a large
@@ -39,7 +43,7 @@ const MAX_WAITING = 8;
 
 /**
  * One XCCDF results / ARF document in, NDJSON RuleResult lines out in
- * document order, a batch of lines per input chunk. Throws a PipeError (with
+ * document order, as parts that need not end at a line's end (see ByteLines.takeParts). Throws a PipeError (with
  * line and column) on bad input, after yielding every line completed before
  * the fault. Lines come as UTF-8 bytes, ready for stdout. A document read in
  * full whose every selected rule is notapplicable gets a warning.
@@ -56,11 +60,19 @@ export async function* xccdfToNdjson(chunks: AsyncIterable<Buffer | string>, opt
 
 async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions): AsyncGenerator<Buffer> {
   const source = opts.source ?? "stdin";
+  let truncated = false;
+  const maxField = opts.maxField ?? DEFAULT_MAX_FIELD;
+  const onTruncated = (what: string) => {
+    if (truncated) return;
+    truncated = true;
+    opts.onWarning?.(`${source}: a field (${what}) is longer than --max-field ${maxField} bytes: kept its first ${maxField} bytes, marked [truncated N bytes] (further truncations are not reported)`);
+  };
   const mode = opts.evidence ?? "fail";
   const evidence = mode === "none" ? undefined : new EvidenceHold(mode, opts.evidenceItems ?? DEFAULT_EVIDENCE_ITEMS);
-  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence });
+  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence, maxField, onTruncated });
   const jobs = opts.jobs ?? DEFAULT_JOBS;
-  const pool = jobs > 1 ? new BatchPool(jobs - 1, opts.workerUrl) : undefined;
+  // loaded only when asked for: worker_threads and the pool cost a plain run's start-up ~10 ms
+  const pool = jobs > 1 ? new (await import("./batches.js")).BatchPool(jobs - 1, opts.workerUrl) : undefined;
   /** Lines and batches, in document order. */
   const queue: (Buffer | BatchJob)[] = [];
   let context: BatchJobContext | undefined;
@@ -73,7 +85,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
       local: "rule-result",
       minChars: opts.batchChars ?? BATCH_CHARS,
       take(batch) {
-        if (reader.out.count) queue.push(reader.out.take());
+        if (reader.out.count) queue.push(...reader.out.takeParts());
         const of = reader.batchContext();
         // outside an XCCDF TestResult there is nothing to batch: read it in place
         if (!of) return void queue.push({ batch, result: Promise.resolve(null), done: true });
@@ -91,7 +103,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
 
   /** Yields the queue's head while it is ready; with `all`, waits for every batch. */
   async function* flush(all: boolean): AsyncGenerator<Buffer> {
-    if (reader.out.count) queue.push(reader.out.take());
+    if (reader.out.count) queue.push(...reader.out.takeParts());
     if (queue.length && !reported) reportLeading();
     while (queue.length) {
       const head = queue[0];
@@ -109,7 +121,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
       // the batch did not read as a run of rule-results: read it, and all after it, in place
       const later = queue.splice(0) as BatchJob[];
       scanner.replay(head.batch, later.map((job) => job.batch));
-      if (reader.out.count) queue.push(reader.out.take());
+      if (reader.out.count) queue.push(...reader.out.takeParts());
     }
   }
 
@@ -143,7 +155,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
       yield lines;
     }
     reader.releaseHeld();
-    if (reader.out.count) yield reader.out.take();
+    if (reader.out.count) yield* reader.out.takeParts();
   } finally {
     pool?.close();
   }
@@ -155,7 +167,16 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
 
 /** xccdfToNdjson's lines as RuleResult objects. */
 export async function* xccdfToRules(chunks: AsyncIterable<Buffer | string>, opts: XccdfToRulesOptions = {}): AsyncGenerator<RuleResult> {
-  for await (const text of xccdfToNdjson(chunks, opts)) {
-    for (const line of text.toString("utf8").split("\n")) if (line) yield JSON.parse(line) as RuleResult;
+  // a part need not end at a line's end (see ByteLines.takeParts)
+  let partial: Buffer[] = [];
+  for await (const part of xccdfToNdjson(chunks, opts)) {
+    const last = part.lastIndexOf(10);
+    if (last < 0) {
+      partial.push(part);
+      continue;
+    }
+    const text = Buffer.concat([...partial, part.subarray(0, last)]).toString("utf8");
+    partial = [part.subarray(last + 1)];
+    for (const line of text.split("\n")) if (line) yield JSON.parse(line) as RuleResult;
   }
 }

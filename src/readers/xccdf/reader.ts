@@ -19,12 +19,25 @@ interface Capture {
   depth: number;
   pieces: string[];
   attributes: Record<string, string>;
+  /** Characters in pieces, while they cannot be over maxField bytes; -1 once counted in bytes. */
+  chars: number;
+  /** Bytes in pieces, once counted (chars is -1). */
+  bytes: number;
+  /** Bytes dropped over maxField. */
+  dropped: number;
 }
+
+/** Default of --max-field: the bytes of text a field keeps (a Benchmark title is copied into every line). */
+export const DEFAULT_MAX_FIELD = 1024 * 1024;
 
 export interface XccdfReaderOptions {
   includeNotselected?: boolean;
   /** Holds failed rule-results' lines (in an ARF) until their OVAL evidence is read. */
   evidence?: EvidenceHold;
+  /** Bytes of text kept in each field; the rest is dropped, with a `[truncated N bytes]` marker. */
+  maxField?: number;
+  /** Told of each field truncated (`what`: the field's element or attribute). */
+  onTruncated?: (what: string) => void;
 }
 
 /**
@@ -34,6 +47,7 @@ export interface XccdfReaderOptions {
  */
 export interface BatchContext {
   includeNotselected: boolean;
+  maxField: number;
   rules: [string, RuleMeta][];
   values: [string, string][];
   /** The local names of the open elements (the TestResult last). */
@@ -59,6 +73,8 @@ export class XccdfReader implements XmlEvents {
 
   private scanner!: XmlScanner;
   private readonly includeNotselected: boolean;
+  private readonly maxField: number;
+  private readonly onTruncated: (what: string) => void;
   private readonly stack: string[] = [];
   private readonly rules = new Map<string, RuleMeta>();
   private readonly values = new Map<string, string>();
@@ -89,6 +105,8 @@ export class XccdfReader implements XmlEvents {
   /** With `batches`, a reader for batches cut from a TestResult whose context that is. */
   constructor(opts: XccdfReaderOptions = {}, batches?: BatchContext) {
     this.includeNotselected = Boolean(batches?.includeNotselected ?? opts.includeNotselected);
+    this.maxField = batches?.maxField ?? opts.maxField ?? DEFAULT_MAX_FIELD;
+    this.onTruncated = opts.onTruncated ?? (() => {});
     this.batchDepth = batches?.stack.length ?? 0;
     this.evidence = batches ? undefined : opts.evidence;
     this.batchEvidence = batches?.evidence;
@@ -118,6 +136,7 @@ export class XccdfReader implements XmlEvents {
         version: this.version,
         context: {
           includeNotselected: this.includeNotselected,
+          maxField: this.maxField,
           rules: [...this.rules].map(([id, meta]) => [id, { ...meta, json: undefined }]),
           values: [...this.values],
           stack: [...this.stack],
@@ -144,11 +163,11 @@ export class XccdfReader implements XmlEvents {
     if (capture) {
       if (tag.local === "sub") {
         const idref = tag.attributes.idref ?? "";
-        capture.pieces.push(this.values.get(idref) ?? idref);
-      } else if (BLOCK.has(tag.local)) capture.pieces.push(" ");
+        this.text(this.values.get(idref) ?? idref);
+      } else if (BLOCK.has(tag.local)) this.text(" ");
       return false;
     }
-    const a = tag.attributes;
+    const a = this.capAttributes(tag.attributes);
     // a switch, not Set lookups: they would hash every element's fresh name
     switch (tag.local) {
       case "rule-result":
@@ -205,7 +224,7 @@ export class XccdfReader implements XmlEvents {
         return false;
     }
     const kind = this.captureKind(tag.local, parent, a);
-    if (kind) this.capture = { kind, depth: this.stack.length, pieces: [], attributes: a };
+    if (kind) this.capture = { kind, depth: this.stack.length, pieces: [], attributes: a, chars: 0, bytes: 0, dropped: 0 };
     return false;
   }
 
@@ -215,16 +234,73 @@ export class XccdfReader implements XmlEvents {
    */
   readWhole(tag: OpenTag, buf: string, from: number): number {
     if (tag.local !== "rule-result" || !this.test || this.capture || !this.isXccdf(tag)) return -1;
+    // once per rule-result of a rule-heavy report: only what goes into the line is looked at
     const a = tag.attributes;
-    const rr: RuleResultBuilder = { idref: a.idref ?? "", severity: a.severity, idents: [], messages: [] };
+    const rr: RuleResultBuilder = { idref: this.capText(a.idref ?? "", "@idref"), severity: a.severity, idents: [], messages: [] };
     const end = readPlainRuleResult(buf, from, tag.name, rr, this.wantsCheck);
-    if (end >= 0) this.emit(rr);
+    if (end >= 0) this.emit(this.capPlain(rr));
     return end;
   }
 
   text(text: string): void {
-    if (this.oval) this.oval.text(text);
-    else if (this.capture) this.capture.pieces.push(text);
+    if (this.oval) {
+      this.oval.text(text);
+      return;
+    }
+    const c = this.capture;
+    if (!c) return;
+    // cheap while the pieces cannot be over maxField bytes (a character is at most 3 UTF-8 bytes)
+    if (c.chars >= 0 && (c.chars + text.length) * 3 <= this.maxField) {
+      c.chars += text.length;
+      c.pieces.push(text);
+      return;
+    }
+    if (c.chars >= 0) {
+      c.bytes = Buffer.byteLength(c.pieces.join(""));
+      c.chars = -1;
+    }
+    const bytes = Buffer.byteLength(text);
+    if (c.dropped === 0 && c.bytes + bytes <= this.maxField) {
+      c.bytes += bytes;
+      c.pieces.push(text);
+      return;
+    }
+    const kept = c.dropped === 0 ? utf8Prefix(text, this.maxField - c.bytes) : "";
+    if (kept) c.pieces.push(kept);
+    c.bytes += bytes;
+    if (c.dropped === 0) this.onTruncated(c.kind);
+    c.dropped += bytes - Buffer.byteLength(kept);
+  }
+
+  /** Attribute values as a field keeps them: at most maxField bytes. */
+  private capAttributes(a: Record<string, string>): Record<string, string> {
+    let capped: Record<string, string> | undefined;
+    for (const key of OUTPUT_ATTRIBUTES) {
+      const value = a[key];
+      if (value === undefined) continue;
+      if (value.length * 3 <= this.maxField || Buffer.byteLength(value) <= this.maxField) continue;
+      capped ??= { ...a };
+      capped[key] = this.capText(value, `@${key}`);
+    }
+    return capped ?? a;
+  }
+
+  /** A plain rule-result's texts, at most maxField bytes each. */
+  private capPlain(rr: RuleResultBuilder): RuleResultBuilder {
+    if (rr.result !== undefined) rr.result = this.capText(rr.result, "result");
+    if (rr.fix !== undefined) rr.fix = this.capText(rr.fix, "fix");
+    for (let i = 0; i < rr.messages.length; i++) rr.messages[i] = this.capText(rr.messages[i], "message");
+    for (let i = 0; i < rr.idents.length; i++) rr.idents[i].value = this.capText(rr.idents[i].value, "ident");
+    return rr;
+  }
+
+  private capText(value: string, what: string): string {
+    if (value.length * 3 <= this.maxField) return value;
+    const bytes = Buffer.byteLength(value);
+    if (bytes <= this.maxField) return value;
+    const kept = utf8Prefix(value, this.maxField);
+    this.onTruncated(what);
+    return `${kept}${truncatedMark(bytes - Buffer.byteLength(kept))}`;
   }
 
   get wantsText(): boolean {
@@ -255,7 +331,7 @@ export class XccdfReader implements XmlEvents {
       if (depth === capture.depth) {
         this.capture = null;
         this.store(capture);
-      } else if (BLOCK.has(local)) capture.pieces.push(" ");
+      } else if (BLOCK.has(local)) this.text(" ");
       return;
     }
     switch (local) {
@@ -348,7 +424,8 @@ export class XccdfReader implements XmlEvents {
   }
 
   private store(c: Capture): void {
-    const raw = c.pieces.length === 1 ? c.pieces[0] : c.pieces.join("");
+    const joined = c.pieces.length === 1 ? c.pieces[0] : c.pieces.join("");
+    const raw = c.dropped ? `${joined}${truncatedMark(c.dropped)}` : joined;
     // captures inside a rule-result (the "rr-" kinds) change nothing a batch needs
     if (!this.rr) this.version++;
     const meta = this.rule?.meta;
@@ -425,6 +502,25 @@ export class XccdfReader implements XmlEvents {
     return (test.json ??= utf8(`${tailJson(test, this.profiles, this.benchmarks)}\n`));
   }
 
+}
+
+/** The attributes whose values go into a line (idref, the TestResult's id and version, an ident's system…). */
+const OUTPUT_ATTRIBUTES = ["idref", "id", "version", "system", "href"];
+
+/** What a truncated field ends with. */
+const truncatedMark = (dropped: number) => ` [truncated ${dropped} bytes]`;
+
+/** The longest start of `text` of at most `max` UTF-8 bytes, whole characters only. */
+function utf8Prefix(text: string, max: number): string {
+  if (max <= 0) return "";
+  let head = text.slice(0, max);
+  // a surrogate pair cut in two would encode as a replacement character
+  if (/[\ud800-\udbff]$/.test(head)) head = head.slice(0, -1);
+  const bytes = Buffer.from(head, "utf8");
+  if (bytes.length <= max) return head;
+  let cut = max;
+  while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
+  return bytes.subarray(0, cut).toString("utf8");
 }
 
 function preferLang(storedLang: string | undefined, stored: string | undefined, attributes: Record<string, string>): boolean {
