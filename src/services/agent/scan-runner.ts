@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { PipeError } from "../../errors.js";
 import { EXIT_NO_SCANNER, dockerBenchArgs, oscapArgs } from "../../scanners/run.js";
 import { xccdfToRules } from "../../readers/xccdf/document.js";
-import { dockerbenchToRules } from "../../commands/dockerbench2rules.js";
+import { dockerbenchToRules } from "../../readers/dockerbench/document.js";
 import { findDatastreams, matchesHost, profileId, run, which } from "../../scanners/scap-content.js";
 import { ScanGroups } from "../../sinks/patchmon/scans.js";
 import { selectedRuleCount } from "./profile-rules.js";

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { machineId, osInfo } from "../../scanners/host-info.js";
-import type { Capabilities } from "../../commands/scan-detect.js";
+import type { Capabilities } from "../../scanners/detect.js";
 import type { Json } from "../../types.js";
 import { patchmonHead, patchmonResult, specHead, type ScanGroup } from "./scans.js";
 import { MAX_SLIM_LEVEL, slimResult, slimmedHow, type SlimLevel } from "./slim.js";
