@@ -1,8 +1,7 @@
 import { PipeError } from "../errors.js";
 import { openInputs, type NamedInput } from "../streams/input.js";
-import { readLines } from "../streams/lines.js";
 import { runCli, writeRecords, type CommandSpec } from "../cli/run.js";
-import { parseRuleLine, withFields } from "../rules/line.js";
+import { readRuleLines, withFields } from "../rules/line.js";
 import { WaiverBook, isDate, loadWaivers, parseDays, waiverField } from "../rules/waivers.js";
 import { WAIVABLE } from "../rules/waiver-field.js";
 
@@ -18,20 +17,16 @@ export interface WaiveOptions {
  */
 export async function* waiveRules(inputs: AsyncIterable<NamedInput>, book: WaiverBook, opts: WaiveOptions = {}): AsyncGenerator<string> {
   let bad = 0;
-  for await (const input of inputs) {
-    for await (const line of readLines(input.chunks, { source: input.name })) {
-      if (!line.text.trim()) continue;
-      const parsed = parseRuleLine(line.text);
-      if ("problem" in parsed) {
-        bad++;
-        opts.onBadLine?.(`${input.name}: line ${line.number}: ${parsed.problem}; passed through unchanged`);
-        yield line.text;
-        continue;
-      }
-      const r = parsed.record;
-      const waiver = WAIVABLE.has(r.status) ? book.match(r.rule_ref, r.target) : undefined;
-      yield waiver ? withFields(line.text, r as never, { waiver: waiverField(waiver) }) : line.text;
+  for await (const line of readRuleLines(inputs)) {
+    if ("problem" in line) {
+      bad++;
+      opts.onBadLine?.(`${line.source}: line ${line.number}: ${line.problem}; passed through unchanged`);
+      yield line.text;
+      continue;
     }
+    const r = line.record;
+    const waiver = WAIVABLE.has(r.status) ? book.match(r.rule_ref, r.target) : undefined;
+    yield waiver ? withFields(line.text, r as never, { waiver: waiverField(waiver) }) : line.text;
   }
   if (bad) throw new PipeError("E_BAD_INPUT", `${bad} line(s) were not RuleResults: passed through without a waiver`);
 }

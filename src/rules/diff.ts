@@ -1,10 +1,9 @@
 import { PipeError } from "../errors.js";
-import { readLines } from "../streams/lines.js";
 import { goJson } from "../util/go-json.js";
 import type { NamedInput } from "../streams/input.js";
 import type { RuleResult, Severity } from "../types.js";
 import { classify, isReported, profileOf } from "./change.js";
-import { parseRuleLine, withFields, type MarkedRuleResult } from "./line.js";
+import { readRuleLines, withFields, type MarkedRuleResult } from "./line.js";
 import { entryKey, type PreviousScans, type StateEntry } from "./state.js";
 
 export interface DiffOptions {
@@ -72,32 +71,28 @@ export async function* diffRules(inputs: AsyncIterable<NamedInput>, store: Previ
     finished.add(r.target);
   }
 
-  for await (const input of inputs) {
-    for await (const line of readLines(input.chunks, { source: input.name })) {
-      if (!line.text.trim()) continue;
-      const parsed = parseRuleLine(line.text);
-      if ("problem" in parsed) {
-        bad++;
-        opts.onBadLine?.(`${input.name}: line ${line.number}: ${parsed.problem}; left out`);
-        continue;
-      }
-      const r = parsed.record;
-      if (run?.target !== r.target) {
-        if (run) yield* finish(run);
-        if (finished.has(r.target))
-          throw new PipeError("E_BAD_INPUT", `target ${JSON.stringify(r.target)} comes again after other targets' lines: give each target's lines together`, { position: { source: input.name, line: line.number } });
-        run = { target: r.target, previous: await store.previous(r.target), now: new Map(), scanners: new Set() };
-      }
-      const entry = entryOf(r);
-      const key = entryKey(entry);
-      const before = run.now.get(key) ?? run.previous.get(key);
-      const change = classify(before?.status, r.status);
-      run.now.set(key, entry);
-      run.scanners.add(r.scanner);
-      const when = r.completed_at ?? r.started_at;
-      if (when && (!run.completedAt || Date.parse(when) > Date.parse(run.completedAt))) run.completedAt = when;
-      if (opts.all || isReported(change)) yield withFields(line.text, r as never, { change, previous_status: before?.status });
+  for await (const line of readRuleLines(inputs)) {
+    if ("problem" in line) {
+      bad++;
+      opts.onBadLine?.(`${line.source}: line ${line.number}: ${line.problem}; left out`);
+      continue;
     }
+    const r = line.record;
+    if (run?.target !== r.target) {
+      if (run) yield* finish(run);
+      if (finished.has(r.target))
+        throw new PipeError("E_BAD_INPUT", `target ${JSON.stringify(r.target)} comes again after other targets' lines: give each target's lines together`, { position: { source: line.source, line: line.number } });
+      run = { target: r.target, previous: await store.previous(r.target), now: new Map(), scanners: new Set() };
+    }
+    const entry = entryOf(r);
+    const key = entryKey(entry);
+    const before = run.now.get(key) ?? run.previous.get(key);
+    const change = classify(before?.status, r.status);
+    run.now.set(key, entry);
+    run.scanners.add(r.scanner);
+    const when = r.completed_at ?? r.started_at;
+    if (when && (!run.completedAt || Date.parse(when) > Date.parse(run.completedAt))) run.completedAt = when;
+    if (opts.all || isReported(change)) yield withFields(line.text, r as never, { change, previous_status: before?.status });
   }
   if (run) yield* finish(run);
   if (bad) throw new PipeError("E_BAD_INPUT", `${bad} line(s) were not RuleResults: left out, state not written`);
@@ -106,13 +101,11 @@ export async function* diffRules(inputs: AsyncIterable<NamedInput>, store: Previ
 /** `rules-diff OLD NEW`: OLD's lines by target, as the previous results. */
 export async function readPrevious(input: NamedInput): Promise<Map<string, Map<string, StateEntry>>> {
   const byTarget = new Map<string, Map<string, StateEntry>>();
-  for await (const line of readLines(input.chunks, { source: input.name })) {
-    if (!line.text.trim()) continue;
-    const parsed = parseRuleLine(line.text);
-    if ("problem" in parsed) throw new PipeError("E_BAD_INPUT", parsed.problem, { position: { source: input.name, line: line.number } });
-    const e = entryOf(parsed.record);
-    let entries = byTarget.get(parsed.record.target);
-    if (!entries) byTarget.set(parsed.record.target, (entries = new Map()));
+  for await (const line of readRuleLines([input])) {
+    if ("problem" in line) throw new PipeError("E_BAD_INPUT", line.problem, { position: { source: line.source, line: line.number } });
+    const e = entryOf(line.record);
+    let entries = byTarget.get(line.record.target);
+    if (!entries) byTarget.set(line.record.target, (entries = new Map()));
     entries.set(entryKey(e), e);
   }
   return byTarget;

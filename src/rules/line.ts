@@ -1,4 +1,6 @@
 import { ruleResultProblem } from "../sinks/patchmon/scans.js";
+import { readLines } from "../streams/lines.js";
+import type { NamedInput } from "../streams/input.js";
 import { goJson } from "../util/go-json.js";
 import type { Json, RuleResult } from "../types.js";
 import type { Change } from "./change.js";
@@ -17,6 +19,19 @@ export function parseRuleLine(text: string): { record: RuleResult } | { problem:
   }
   const problem = ruleResultProblem(parsed);
   return problem ? { problem: `not a RuleResult: ${problem}` } : { record: parsed as RuleResult };
+}
+
+/** A non-blank input line, with the RuleResult it holds or why it holds none. */
+export type RuleLine = { text: string; source: string; number: number } & ({ record: RuleResult } | { problem: string });
+
+/** Every non-blank line of the inputs, parsed as a RuleResult (or its problem), in order. */
+export async function* readRuleLines(inputs: AsyncIterable<NamedInput> | Iterable<NamedInput>): AsyncGenerator<RuleLine> {
+  for await (const input of inputs) {
+    for await (const line of readLines(input.chunks, { source: input.name })) {
+      if (!line.text.trim()) continue;
+      yield { text: line.text, source: input.name, number: line.number, ...parseRuleLine(line.text) };
+    }
+  }
 }
 
 /**
