@@ -8,6 +8,7 @@ import { BIN } from "./helpers/paths.js";
 import { haveImrelp, startRelpRsyslog, type RelpRsyslog } from "./helpers/rsyslog-relp.js";
 import { makePki } from "./helpers/tls.js";
 import { shAsync } from "./helpers/run.js";
+import { readFrames } from "./helpers/syslog-frames.js";
 
 /** syslog-send over RELP (acknowledged) and what --stats says of plain tcp (issue 13, section 2). */
 
@@ -103,19 +104,12 @@ describe("syslog-send over plain tcp: --stats says what may be lost", () => {
     let connections = 0;
     const server = createServer((socket: Socket) => {
       const first = connections++ === 0;
-      let buf = Buffer.alloc(0);
-      socket.on("error", () => undefined);
-      socket.on("data", (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        for (;;) {
-          const sp = buf.indexOf(0x20);
-          if (sp < 0) return;
-          const len = Number(buf.subarray(0, sp).toString());
-          if (buf.length < sp + 1 + len) return;
-          got.push(seqOf(buf.subarray(sp + 1, sp + 1 + len).toString()));
-          buf = buf.subarray(sp + 1 + len);
-          // a restart: the first connection ends after 50 lines
-          if (first && got.length === 50) return void socket.destroy();
+      readFrames(socket, (frame) => {
+        got.push(seqOf(frame));
+        // a restart: the first connection ends after 50 lines
+        if (first && got.length === 50) {
+          socket.destroy();
+          return false;
         }
       });
     });

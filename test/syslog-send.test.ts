@@ -10,6 +10,7 @@ import { shAsync } from "./helpers/run.js";
 import { haveRsyslog, startRsyslog, type Rsyslog } from "./helpers/rsyslog.js";
 import { closedPort, startServer } from "./helpers/http-server.js";
 import { makePki } from "./helpers/tls.js";
+import { readFrames } from "./helpers/syslog-frames.js";
 
 const captured = readFileSync(join(FIXTURES, "mig/syslog.datagrams.captured.ndjson"), "utf8")
   .trim()
@@ -112,23 +113,9 @@ describe.skipIf(!haveRsyslog())("syslog-send into a real rsyslog", () => {
   });
 });
 
-/** Reads RFC 6587 octet-counted frames off a stream. */
+/** A connection handler that hands each frame to onFrame. */
 function frames(onFrame: (f: string) => void) {
-  return (socket: Socket) => {
-    let buf = Buffer.alloc(0);
-    socket.on("data", (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      for (;;) {
-        const sp = buf.indexOf(0x20);
-        if (sp < 0) return;
-        const len = Number(buf.subarray(0, sp).toString());
-        if (buf.length < sp + 1 + len) return;
-        onFrame(buf.subarray(sp + 1, sp + 1 + len).toString());
-        buf = buf.subarray(sp + 1 + len);
-      }
-    });
-    socket.on("error", () => undefined);
-  };
+  return (socket: Socket) => readFrames(socket, onFrame);
 }
 
 describe("syslog-send without a collector", () => {

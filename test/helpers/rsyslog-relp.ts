@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closedPort } from "./http-server.js";
-import { RSYSLOGD } from "./rsyslog.js";
+import { RSYSLOGD, canConnect } from "./rsyslog.js";
 
 const IMRELP = ["/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so", "/usr/lib/aarch64-linux-gnu/rsyslog/imrelp.so", "/usr/lib/rsyslog/imrelp.so"];
 export const haveImrelp = () => existsSync(RSYSLOGD) && IMRELP.some((p) => existsSync(p));
@@ -94,14 +93,4 @@ ruleset(name="relp") {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
 }

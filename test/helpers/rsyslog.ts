@@ -67,7 +67,8 @@ template(name="raw" type="string" string="%pri%|%syslogfacility-text%|%syslogsev
   };
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Whether something accepts a TCP connection on 127.0.0.1:port now. */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: "127.0.0.1", port }, () => {
       s.destroy();
