@@ -1,4 +1,5 @@
 import { constants } from "node:fs";
+import { syncDirectory } from "../util/durable-file.js";
 import { access, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { PipeError } from "../errors.js";
@@ -141,7 +142,9 @@ export class StateDir implements PreviousScans {
   }
 
   async commit(): Promise<void> {
-    for (const [temporary, final] of this.staged.splice(0)) await rename(temporary, final);
+    const renamed = this.staged.splice(0);
+    for (const [temporary, final] of renamed) await rename(temporary, final);
+    if (renamed.length) await syncDirectory(this.dir);
   }
 
   async abort(): Promise<void> {

@@ -10,8 +10,9 @@
  * every file in there).
  */
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileDurably } from "../../util/durable-file.js";
 import { goIdString } from "../../util/go-json.js";
 import { decodeGo, encodeGo, RUNNER_RESULT, type RunnerResult } from "./go-struct.js";
 import { processAlive } from "../../util/process-alive.js";
@@ -29,17 +30,7 @@ const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10).replace(/
 
 async function writeAtomically(dir: string, name: string, text: string, tmpDir = dir): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const target = join(dir, name);
-  const tmp = join(tmpDir, `.${name}.${process.pid}.tmp`);
-  const fd = await open(tmp, "w", 0o600);
-  try {
-    await fd.writeFile(text);
-    await fd.sync();
-  } finally {
-    await fd.close();
-  }
-  await rename(tmp, target);
-  return target;
+  return writeFileDurably(dir, name, text, { tmpDir });
 }
 
 export class Store {
