@@ -76,7 +76,10 @@ console.log(`idle ${window}: peak RSS ${peak.toFixed(1)} MB (now ${rss.toFixed(1
 let scanOk = true;
 if (withScan) {
   s.send({ type: "compliance_scan", profile_type: "openscap", profile_id: ANSSI_HIGH });
-  await s.waitFor("the scan's upload", () => s.uploads.length === 1, 300_000);
+  await s.waitFor("the scan's upload", () => {
+    if (a.child.exitCode !== null) throw new Error(`the agent exited during the scan: ${a.log().slice(-2000)}`);
+    return s.uploads.length === 1;
+  }, 300_000);
   const results = (s.uploads[0].payload.scans[0] as { results: unknown[] }).results.length;
   const scanPeak = mb(pid, "VmHWM");
   scanOk = scanPeak <= 100 && results > 0;

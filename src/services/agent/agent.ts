@@ -14,6 +14,7 @@ import { ProgressReporter, type Phase, type ProgressMessage } from "./progress.j
 import { StatusFile, TRAIL_MAX, scanKey, type AgentStatus } from "./status.js";
 import { detectScanners, resolveProfile, validProfileId, type Detected } from "./capabilities.js";
 import type { ScanRequest, ScannerKind } from "./scan-runner.js";
+import { ScanStopped } from "../../scanners/run.js";
 import { complianceHash } from "./hash.js";
 
 export type ScanType = StoredScan["scan_type"];
@@ -398,10 +399,10 @@ export class ComplianceAgent {
     const startedAt = new Date(this.clock.now()).toISOString();
     this.currentMeta = { scanner: req.scanner, scan_type: type, started_at: startedAt };
     const emit = (phase: Phase, message: string, extra: { error?: string; progress?: number } = {}) => this.progress.emit({ phase, profile, message, requestId, ...extra });
-    // the readers and payload builder load with the first scan: an idle agent does not hold them
-    const { runScan, ScanStopped } = await import("./scan-runner.js");
-    const { scanPayloads } = await import("./payload.js");
     try {
+      // the readers and payload builder load with the first scan: an idle agent does not hold them
+      const { runScan } = await import("./scan-runner.js");
+      const { scanPayloads } = await import("./payload.js");
       emit("started", `Starting ${req.scanner === "openscap" ? "OpenSCAP" : "Docker Bench"} scan${req.scanner === "openscap" ? ` (${profile})` : ""}`);
       const out = await runScan(req, {
         signal,

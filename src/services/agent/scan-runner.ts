@@ -9,8 +9,6 @@ import { ScanGroups } from "../../sinks/patchmon/scans.js";
 import { selectedRuleCount } from "./profile-rules.js";
 import type { RuleResult } from "../../types.js";
 
-export { ScanStopped } from "../../scanners/run.js";
-
 export type ScannerKind = "openscap" | "docker-bench";
 
 export interface ScanRequest {
