@@ -17,8 +17,12 @@ export interface Capabilities {
 
 const SCRIPT_PLACES = ["/opt/docker-bench-security/docker-bench-security.sh", "/usr/local/bin/docker-bench-security.sh"];
 
-/** What this host can scan with. Absent tools are reported as such, never as errors. */
-export async function detect(opts: { contentDirs: string[]; concurrency: number; onWarning: (m: string) => void }): Promise<Capabilities> {
+/**
+ * What this host can scan with. Absent tools are reported as such, never as
+ * errors. `descriptions: false` leaves profile descriptions empty (no data
+ * stream is parsed in this process).
+ */
+export async function detect(opts: { contentDirs: string[]; concurrency: number; onWarning: (m: string) => void; descriptions?: boolean }): Promise<Capabilities> {
   const oscap = which("oscap");
   let version: string | null = null;
   const files = await findDatastreams(opts.contentDirs);
@@ -26,7 +30,7 @@ export async function detect(opts: { contentDirs: string[]; concurrency: number;
   if (oscap) {
     const v = await run(oscap, ["--version"]);
     version = /\(oscap\)\s+(\S+)/.exec(v.stdout)?.[1] ?? null;
-    profiles = await listProfiles(oscap, files, opts.concurrency, (file, why) => opts.onWarning(`${file}: skipped: ${why}`));
+    profiles = await listProfiles(oscap, files, opts.concurrency, (file, why) => opts.onWarning(`${file}: skipped: ${why}`), opts.descriptions ?? true);
   }
   const contentPath = opts.contentDirs.find((d) => files.some((f) => f.startsWith(`${d}/`))) ?? null;
 

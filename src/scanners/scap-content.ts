@@ -4,7 +4,6 @@ import { delimiter, join } from "node:path";
 import { accessSync, constants, statSync } from "node:fs";
 import { Limiter } from "../util/limiter.js";
 import { osRelease } from "./host-info.js";
-import { readProfileDescriptions } from "./profile-descriptions.js";
 
 export const CONTENT_DIRS = ["/usr/share/xml/scap/ssg/content", "/usr/share/scap-security-guide", "/opt/scap/content"];
 
@@ -105,10 +104,13 @@ export interface Profile {
 /**
  * `oscap info --profiles` on each file, at most `concurrency` at once, with
  * each profile's description read from the file itself (oscap gives it only
- * one profile per run). Broken files are reported, not fatal.
+ * one profile per run) unless `descriptions` is false (the agent: it sends
+ * ids only, and an idle agent does not parse data streams). Broken files are
+ * reported, not fatal.
  */
-export async function listProfiles(oscap: string, files: string[], concurrency: number, onBroken: (file: string, why: string) => void): Promise<Profile[]> {
+export async function listProfiles(oscap: string, files: string[], concurrency: number, onBroken: (file: string, why: string) => void, descriptions = true): Promise<Profile[]> {
   const limiter = new Limiter(concurrency);
+  const { readProfileDescriptions } = descriptions ? await import("./profile-descriptions.js") : { readProfileDescriptions: async () => new Map<string, string>() };
   const stems = hostContentNames();
   const lists = await Promise.all(
     files.map((file) =>

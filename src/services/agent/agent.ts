@@ -14,6 +14,7 @@ import { ProgressReporter, type Phase, type ProgressMessage } from "./progress.j
 import { StatusFile, TRAIL_MAX, scanKey, type AgentStatus } from "./status.js";
 import { detectScanners, resolveProfile, validProfileId, type Detected } from "./capabilities.js";
 import type { ScanRequest, ScannerKind } from "./scan-runner.js";
+import { ScanStopped } from "../../scanners/run.js";
 import { complianceHash } from "./hash.js";
 
 export type ScanType = StoredScan["scan_type"];
@@ -384,7 +385,7 @@ export class ComplianceAgent {
     try {
       for (const req of reqs) {
         if (ctrl.signal.aborted) break;
-        ends.push(await this.runOne(req, type, ctrl, requestId));
+        ends.push(await this.runOne(req, type, ctrl.signal, requestId));
       }
     } finally {
       this.running = null;
@@ -393,23 +394,19 @@ export class ComplianceAgent {
     return ends;
   }
 
-  private async runOne(req: ScanRequest, type: ScanType, outer: AbortController, requestId?: string): Promise<ScanEnd> {
-    const ctrl = new AbortController();
-    const onOuter = () => ctrl.abort(outer.signal.reason);
-    outer.signal.addEventListener("abort", onOuter, { once: true });
-    const minutes = this.cfg.scanTimeoutMs / 60_000;
-    const cancelTimeout = this.clock.setTimer(this.cfg.scanTimeoutMs, () => ctrl.abort(`timed out after ${Number(minutes.toFixed(2))} minutes`));
+  private async runOne(req: ScanRequest, type: ScanType, signal: AbortSignal, requestId?: string): Promise<ScanEnd> {
     let profile = req.scanner === "docker-bench" ? "docker-bench-security" : (req.profile ?? "openscap");
     const startedAt = new Date(this.clock.now()).toISOString();
     this.currentMeta = { scanner: req.scanner, scan_type: type, started_at: startedAt };
     const emit = (phase: Phase, message: string, extra: { error?: string; progress?: number } = {}) => this.progress.emit({ phase, profile, message, requestId, ...extra });
-    // the readers and payload builder load with the first scan: an idle agent does not hold them
-    const { runScan, ScanStopped } = await import("./scan-runner.js");
-    const { scanPayloads } = await import("./payload.js");
     try {
+      // the readers and payload builder load with the first scan: an idle agent does not hold them
+      const { runScan } = await import("./scan-runner.js");
+      const { scanPayloads } = await import("./payload.js");
       emit("started", `Starting ${req.scanner === "openscap" ? "OpenSCAP" : "Docker Bench"} scan${req.scanner === "openscap" ? ` (${profile})` : ""}`);
       const out = await runScan(req, {
-        signal: ctrl.signal,
+        signal,
+        timeoutMs: this.cfg.scanTimeoutMs,
         contentDirs: this.cfg.contentDirs,
         evaluating: () => emit("evaluating", req.scanner === "openscap" ? "Evaluating rules" : "Running Docker Bench checks"),
         rule: (n, ruleId, total) => this.progress.rule({ profile, n, m: total, ruleId, requestId }),
@@ -440,21 +437,18 @@ export class ComplianceAgent {
       this.courier?.kick();
       return { phase: "sending", ids };
     } catch (err) {
-      if (err instanceof ScanStopped || ctrl.signal.aborted) {
-        const why = String(ctrl.signal.reason ?? "stopped");
-        if (why.startsWith("timed out")) {
-          emit("failed", `Scan ${why}`, { error: why });
-          return { phase: "failed", ids: [], error: why };
-        }
+      if (err instanceof ScanStopped && err.timedOut) {
+        emit("failed", `Scan ${err.reason}`, { error: err.reason });
+        return { phase: "failed", ids: [], error: err.reason };
+      }
+      if (err instanceof ScanStopped || signal.aborted) {
+        const why = String(signal.reason ?? "stopped");
         emit("cancelled", `Scan cancelled (${why})`);
         return { phase: "cancelled", ids: [] };
       }
       const why = err instanceof Error ? err.message : String(err);
       emit("failed", `Scan failed: ${why}`, { error: why });
       return { phase: "failed", ids: [], error: why };
-    } finally {
-      cancelTimeout();
-      outer.signal.removeEventListener("abort", onOuter);
     }
   }
 

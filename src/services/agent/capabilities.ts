@@ -12,8 +12,9 @@ export interface Detected {
 
 export async function detectScanners(contentDirs: string[], warn: (m: string) => void): Promise<Detected> {
   const { detect } = await import("../../scanners/detect.js");
-  const { scannerInfo } = await import("../../commands/rules2scan.js");
-  const capabilities = await detect({ contentDirs, concurrency: 1, onWarning: warn });
+  const { scannerInfo } = await import("../../sinks/patchmon/payloads.js");
+  // scanner_info carries profile ids, compliance_trigger titles: descriptions would mean parsing every data stream here
+  const capabilities = await detect({ contentDirs, concurrency: 1, onWarning: warn, descriptions: false });
   return { capabilities, scannerInfo: scannerInfo(capabilities as unknown as Record<string, unknown>), at: new Date().toISOString() };
 }
 

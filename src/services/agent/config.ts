@@ -1,11 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse, YAMLParseError } from "yaml";
+import { createRequire } from "node:module";
 import { Cron } from "croner";
 import { PipeError } from "../../errors.js";
 import { patchmonSettings, PATCHMON_CONFIG } from "../../sinks/patchmon/settings.js";
 import { CONTENT_DIRS } from "../../scanners/scap-content.js";
 import { DOCKER_BENCH_IMAGE } from "../../scanners/run.js";
+
+// required, not imported, as ws is (ws-client.ts): yaml is CommonJS
+const { parse, YAMLParseError } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
 
 /** `true` scans on a schedule and on demand; `"on-demand"` only when the server asks; `false` never. */
 export type ComplianceMode = "on" | "on-demand" | "off";
