@@ -6,7 +6,7 @@ import { sleep } from "../../delivery/http.js";
 import { tlsConnectOptions, type TlsOptions } from "../../delivery/tls.js";
 import { statSync } from "node:fs";
 import { DELIVERED, failed, netFailureKind, type AttemptListener, type Outcome } from "../../delivery/outcome.js";
-import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Schedule, type Try } from "../../delivery/circuit.js";
+import { Circuit, DEFAULT_OUTAGE, FIRST_RECONNECT_MS, reconnectScheduleMs, sendWithRetries, type OutageSettings, type Schedule, type Try } from "../../delivery/circuit.js";
 import { RelpClient } from "./relp.js";
 
 export type TransportKind = "unix" | "udp" | "tcp" | "tls" | "relp" | "relp+tls";
@@ -89,12 +89,6 @@ class UdpTransport implements SyslogTransport {
   }
 }
 
-/** First pause before a tcp/tls/relp record is tried again; it doubles per retry. */
-const FIRST_RETRY_MS = 200;
-
-/** How long a record's whole retry schedule takes: what RELP waits for acknowledgements before giving up. */
-const scheduleMs = (retries: number, maxMs: number) => Array.from({ length: retries }, (_, i) => Math.min(maxMs, FIRST_RETRY_MS * 2 ** i)).reduce((a, b) => a + b, 0);
-
 /**
  * TCP and TLS with RFC 6587 octet-counting framing (`LEN SP MSG`). A broken
  * connection is re-opened with backoff; the frame whose write failed is
@@ -122,7 +116,8 @@ class StreamTransport implements SyslogTransport {
     this.schedule = {
       circuit: this.circuit,
       retries: opts.retries,
-      firstBackoffMs: FIRST_RETRY_MS,
+      // every failure here is a connection's: the schedule's reconnect pauses apply
+      firstBackoffMs: FIRST_RECONNECT_MS,
       maxBackoffMs: outage.maxBackoffMs,
       onFailedAttempt: opts.onFailedAttempt,
       wait: (ms) => sleep(ms).then(() => true),
@@ -268,9 +263,9 @@ class RelpTransport implements SyslogTransport {
       port: opts.port ?? 2514,
       tls,
       timeoutMs: opts.timeoutMs,
-      initialBackoffMs: FIRST_RETRY_MS,
+      initialBackoffMs: FIRST_RECONNECT_MS,
       maxBackoffMs: Math.min(outage.maxBackoffMs, 5_000),
-      giveUpAfterMs: outage.waitMs > 0 ? outage.waitMs : Math.max(scheduleMs(opts.retries, outage.maxBackoffMs), FIRST_RETRY_MS),
+      giveUpAfterMs: outage.waitMs > 0 ? outage.waitMs : Math.max(reconnectScheduleMs(opts.retries, outage.maxBackoffMs), FIRST_RECONNECT_MS),
       maxDataBytes: Math.max(opts.maxSize, 128 * 1024),
     });
     // the client already waited as long as it should: the circuit only fails the rest at once
