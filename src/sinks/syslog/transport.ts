@@ -44,9 +44,18 @@ export interface TransportStats {
   resent: number;
 }
 
+/**
+ * A syslog frame, or what makes it: tcp, tls and relp call it only when the
+ * frame is to be written, so lines refused at once (the collector found
+ * down) cost no formatting.
+ */
+export type Frame = string | (() => string);
+
+const textOf = (frame: Frame): string => (typeof frame === "string" ? frame : frame());
+
 /** Carries finished syslog frames; resolves each send once the frame left (relp: once it was acknowledged), or could not. */
 export interface SyslogTransport {
-  send(frame: string): Promise<Outcome>;
+  send(frame: Frame): Promise<Outcome>;
   close(): Promise<Outcome>;
   /** SIGINT/SIGTERM: stop waiting for a collector that is down. */
   stop(): void;
@@ -75,9 +84,10 @@ class UdpTransport implements SyslogTransport {
     this.socket = createSocket(isIPv6(opts.host ?? "") ? "udp6" : "udp4");
     this.socket.on("error", () => undefined);
   }
-  send(frame: string): Promise<Outcome> {
+  send(frame: Frame): Promise<Outcome> {
+    const text = textOf(frame);
     return new Promise((resolve) =>
-      this.socket.send(frame, this.opts.port ?? 514, this.opts.host ?? "127.0.0.1", (err) => resolve(err ? failed(`udp: ${err.message}`) : DELIVERED)),
+      this.socket.send(text, this.opts.port ?? 514, this.opts.host ?? "127.0.0.1", (err) => resolve(err ? failed(`udp: ${err.message}`) : DELIVERED)),
     );
   }
   close(): Promise<Outcome> {
@@ -125,10 +135,10 @@ class StreamTransport implements SyslogTransport {
     };
   }
 
-  send(frame: string): Promise<Outcome> {
-    const data = `${Buffer.byteLength(frame)} ${frame}`;
-    const result = this.queue.then(() => this.deliver(data));
-    this.queue = result;
+  send(frame: Frame): Promise<Outcome> {
+    const result = this.queue.then(() => this.deliver(frame));
+    // a frame that could not be made fails its own send only
+    this.queue = result.catch(() => undefined);
     return result;
   }
 
@@ -140,8 +150,11 @@ class StreamTransport implements SyslogTransport {
     return { ...this.counts };
   }
 
-  private deliver(data: string): Promise<Outcome> {
-    return sendWithRetries<Outcome>(this.schedule, () => this.attempt(data), (last, why) =>
+  private deliver(frame: Frame): Promise<Outcome> {
+    let data: string | undefined;
+    // octet counting (RFC 6587): `LEN SP MSG`
+    const framed = () => (data ??= ((text) => `${Buffer.byteLength(text)} ${text}`)(textOf(frame)));
+    return sendWithRetries<Outcome>(this.schedule, () => this.attempt(framed()), (last, why) =>
       last?.result ? failed(`${last.result.reason}; ${why.note}`, last.kind) : failed(`${why.kind}; ${why.note}`, why.kind),
     );
   }
@@ -272,12 +285,13 @@ class RelpTransport implements SyslogTransport {
     this.circuit = new Circuit({ ...outage, waitMs: 0 });
   }
 
-  async send(frame: string): Promise<Outcome> {
+  async send(frame: Frame): Promise<Outcome> {
     const firstAttemptAt = performance.now();
     const gate = await this.circuit.enter();
     if (!gate.go) return failed(`${gate.refusal.kind}; ${gate.refusal.note}`, gate.refusal.kind);
+    const text = textOf(frame);
     try {
-      await this.client.send(frame);
+      await this.client.send(text);
       this.circuit.succeeded(gate.probe);
       return DELIVERED;
     } catch (err) {
@@ -351,13 +365,14 @@ class LocalSocketTransport implements SyslogTransport {
     });
   }
 
-  send(frame: string): Promise<Outcome> {
+  send(frame: Frame): Promise<Outcome> {
     if (this.failed || !this.child) return Promise.resolve(failed(this.failed ?? "logger is not running"));
+    const text = textOf(frame);
     this.written++;
     const stdin = this.child.stdin;
     return new Promise((resolve) => {
       // the callback comes once logger took the line: that is the backpressure
-      stdin.write(`${frame.replace(/\n/g, " ")}\n`, (err) => {
+      stdin.write(`${text.replace(/\n/g, " ")}\n`, (err) => {
         if (!err) return resolve(DELIVERED);
         // a write fails (EPIPE, destroyed stream) because logger ended: its reason is the real one
         void this.exited.then((end) => resolve(end ?? failed(`logger: ${err.message}`)));
