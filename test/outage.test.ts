@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttp } from "node:http";
 import { createServer as createNet } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { shAsync } from "./helpers/run.js";
+import { sh, shAsync } from "./helpers/run.js";
+import { ROOT } from "./helpers/paths.js";
 import { closedPort } from "./helpers/http-server.js";
 import { Circuit, parseDuration } from "../src/delivery/circuit.js";
+import { DeadLetterFile } from "../src/delivery/dead-letter.js";
 
 /** A receiver that is down costs one retry schedule, not one per record (issue 13, section 4). */
 
@@ -88,6 +90,47 @@ async function againstClosedPort(command: (port: number, dead: string) => string
   const r = await shAsync(command(port, w.dead), { input, env });
   return { port, r, seconds: (performance.now() - started) / 1000, dead: deadLines(w.dead), file: w.dead };
 }
+
+describe("the dead-letter file, buffered (a receiver found down sends thousands of records there at once)", () => {
+  const records = (file: string) => deadLines(file).map((d) => d.dead_letter.record);
+
+  it("gathered lines are in the file by the end of the event loop's turn, in order, without waiting for close()", async () => {
+    const w = workdir();
+    const dead = new DeadLetterFile(w.dead, "test", { buffered: true });
+    for (let i = 1; i <= 3; i++) dead.write(`line ${i}`, { record: i, source: "stdin" }, "why");
+    expect(existsSync(w.dead) ? readFileSync(w.dead, "utf8") : "").toBe("");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(records(w.dead)).toEqual([1, 2, 3]);
+    // more than the buffer holds goes out at once
+    for (let i = 4; i <= 2000; i++) dead.write("x".repeat(100), { record: i, source: "stdin" }, "why");
+    expect(records(w.dead).length).toBeGreaterThan(3);
+    dead.close();
+    expect(records(w.dead)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+  });
+
+  it("a process.exit() before the turn ends still writes them", () => {
+    const w = workdir();
+    const script = `import { DeadLetterFile } from ${JSON.stringify(join(ROOT, "dist/delivery/dead-letter.js"))};
+      const dead = new DeadLetterFile(${JSON.stringify(w.dead)}, "test", { buffered: true });
+      dead.write("a", { record: 1, source: "stdin" }, "why");
+      dead.write("b", { record: 2, source: "stdin" }, "why");
+      process.exit(3);`;
+    const r = sh(`node --input-type=module -e '${script}'`);
+    expect(r.status).toBe(3);
+    expect(records(w.dead)).toEqual([1, 2]);
+  });
+
+  it("keepRest() comes after the gathered lines", () => {
+    const w = workdir();
+    const rest = join(w.dir, "rest.ndjson");
+    writeFileSync(rest, `skipped\n${JSON.stringify({ dead_letter: { reason: "r", record: 9 }, line: "l" })}\n`);
+    const dead = new DeadLetterFile(w.dead, "test", { buffered: true });
+    dead.write("a", { record: 1, source: "stdin" }, "why");
+    dead.keepRest(rest, "skipped\n".length);
+    dead.close();
+    expect(records(w.dead)).toEqual([1, 9]);
+  });
+});
 
 describe("mozdef-send to a receiver that is down", () => {
   for (const [form, flags, path] of [
