@@ -9,6 +9,8 @@ import { ROOT } from "./helpers/paths.js";
 import { closedPort } from "./helpers/http-server.js";
 import { Circuit, parseDuration } from "../src/delivery/circuit.js";
 import { DeadLetterFile } from "../src/delivery/dead-letter.js";
+import { encodeFrame, RelpClient, RelpParser } from "../src/sinks/syslog/relp.js";
+import { RSYSLOG_OPEN_OK } from "./helpers/relp-peer.js";
 
 /** A receiver that is down costs one retry schedule, not one per record (issue 13, section 4). */
 
@@ -211,6 +213,48 @@ describe("syslog-send over tcp to a collector that is down", () => {
     expect(dead.length).toBe(500);
     expect(statsOf(r.stderr)).toMatchObject({ read: 500, sent: 0, retried: 3, dead: 500 });
   }, 60_000);
+});
+
+describe("syslog-send over relp to a collector that is down", () => {
+  it("20,000 lines to a closed port finish within seconds, every one dead-lettered with the reason", async () => {
+    const { port, r, seconds, dead } = await againstClosedPort((port, dead) => `syslog-send --server relp://127.0.0.1:${port} --stats --dead-letter ${dead}`, events(20_000));
+    expect(r.status, r.stderr).toBe(1);
+    // RELP gives up once nothing was acknowledged for the whole schedule (1.55 s), not its jittered share: 2 to 4 s here
+    expect(seconds).toBeLessThan(CEILING_S + 3);
+    expect(dead.length).toBe(20_000);
+    expect(new Set(dead.map((d) => d.dead_letter.record)).size).toBe(20_000);
+    expect(dead.filter((d) => d.dead_letter.reason === `relp 127.0.0.1:${port}: connection refused; not sent: the receiver is down`).length).toBeGreaterThan(19_000);
+    expect(statsOf(r.stderr)).toMatchObject({ read: 20_000, sent: 0, dead: 20_000 });
+  }, 60_000);
+
+  it("the client, once it gave the server up, tries a later line once (a probe), and delivers again once the server is back", async () => {
+    const port = await closedPort();
+    const client = new RelpClient({ host: "127.0.0.1", port, initialBackoffMs: 5, maxBackoffMs: 20, giveUpAfterMs: 100 });
+    const first = await client.send("one").catch((e: Error) => e.message);
+    expect(first).toMatch(/nothing acknowledged for \d+ s; last problem: .*ECONNREFUSED/);
+    const probe = await client.send("two").catch((e: Error) => e.message);
+    expect(probe).toMatch(/nothing acknowledged \(still unreachable\); last problem: .*ECONNREFUSED/);
+    const got: string[] = [];
+    const server = createNet((socket) => {
+      const parser = new RelpParser();
+      socket.on("error", () => undefined);
+      socket.on("data", (chunk: Buffer) => {
+        for (const f of parser.push(chunk)) {
+          if (f.command === "syslog") got.push(f.data.toString());
+          socket.write(encodeFrame(f.txnr, "rsp", Buffer.from(f.command === "open" ? RSYSLOG_OPEN_OK : "200 OK")));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    try {
+      await client.send("three");
+      await client.close();
+      expect(got).toEqual(["three"]);
+      expect(client.stats()).toMatchObject({ acked: 1, failed: 2 });
+    } finally {
+      server.close();
+    }
+  });
 });
 
 describe("patchmon-send to a server that is down", () => {
