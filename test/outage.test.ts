@@ -56,7 +56,10 @@ describe("the circuit", () => {
     const probe = await Promise.race(gates);
     expect(probe).toEqual({ go: true, probe: true });
     c.succeeded(true);
-    expect(await Promise.all(gates)).toEqual([{ go: true, probe: true }, { go: true, probe: false }, { go: true, probe: false }]);
+    // which one was the probe is the scheduler's business (on a loaded machine the timer may wake them apart)
+    const all = await Promise.all(gates);
+    expect(all.filter((g) => g.go && g.probe)).toHaveLength(1);
+    expect(all.filter((g) => g.go && !g.probe)).toHaveLength(2);
     expect(c.isOpen).toBe(false);
   });
 
