@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { PatchmonDelivery, type PatchmonItem } from "../src/sinks/patchmon/delivery.js";
-import type { HttpSender } from "../src/delivery/http.js";
+import type { HttpSender, SendRequest } from "../src/delivery/http.js";
 
 afterEach(() => vi.useRealTimers());
 
@@ -8,7 +8,8 @@ describe("patchmon-send pacing (--per-minute)", () => {
   it("sends no more than N requests in any 60 s", async () => {
     vi.useFakeTimers();
     const sentAt: number[] = [];
-    const sender = { send: async () => (sentAt.push(Date.now()), { ok: true, status: 200, attempts: 1, body: "" }) } as unknown as HttpSender;
+    // the pacing is awaited before the request's first attempt, as HttpSender does
+    const sender = { send: async (req: SendRequest) => (await req.beforeFirstAttempt?.(), sentAt.push(Date.now()), { ok: true, status: 200, attempts: 1, body: "" }) } as unknown as HttpSender;
     const d = new PatchmonDelivery({ sender, path: "/api/v1/compliance/scans", maxBody: 5e6, perMinute: 2, warn: () => undefined });
     const spec = (n: number): PatchmonItem => ({ kind: "spec", line: JSON.stringify({ profile: { name: `p${n}` }, summary: {}, results: [] }) });
     const start = Date.now();

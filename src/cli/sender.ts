@@ -154,7 +154,7 @@ export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<v
   const dryRun = args["dry-run"];
   const paths = args._.map(String);
   const replay = dryRun ? null : setAsideIfReplayed(args["dead-letter"], paths);
-  const deadLetter = dryRun ? null : new DeadLetterFile(args["dead-letter"], run.name);
+  const deadLetter = dryRun ? null : new DeadLetterFile(args["dead-letter"], run.name, { buffered: !args.spool });
   const signals = stopOnSignals(() => sender.stop());
   const stats: LoopStats = emptyLoopStats();
   const stopProgress = progress(io, () => `${run.name}: read ${stats.read}, sent ${stats.sent}, dead-lettered ${stats.deadLettered}`);

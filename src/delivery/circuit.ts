@@ -22,6 +22,20 @@ export const DEFAULT_OUTAGE: OutageSettings = { waitMs: 0, maxBackoffMs: DEFAULT
 /** First pause between probes of a receiver that is down. */
 const FIRST_PROBE_MS = 250;
 
+/**
+ * First pause before a record is tried again after a connection-level
+ * failure (refused, reset, unreachable, no answer); it doubles per retry.
+ * Short, unlike the pause after an answer (5xx, 429): a refused connection
+ * costs the receiver nothing, a quick restart is still caught, and a
+ * receiver that stays down is found down after one such schedule (0.8 to
+ * 1.6 s with 5 retries) instead of holding every record for it.
+ */
+export const FIRST_RECONNECT_MS = 50;
+
+/** The longest a record's schedule of `retries` reconnects takes (before jitter): how long a receiver may be unreachable before it is found down. */
+export const reconnectScheduleMs = (retries: number, maxMs: number): number =>
+  Array.from({ length: retries }, (_, i) => Math.min(maxMs, FIRST_RECONNECT_MS * 2 ** i)).reduce((a, b) => a + b, 0);
+
 /** What the gate says to a record about to be sent. */
 export type Gate = { go: true; probe: boolean } | { go: false; refusal: Refusal };
 
@@ -169,6 +183,7 @@ export interface Schedule {
   circuit: Circuit;
   /** Attempts after the first, paid for by the record itself. */
   retries: number;
+  /** First pause after an attempt the receiver answered (5xx, 429 without Retry-After); see FIRST_RECONNECT_MS for the others. */
   firstBackoffMs: number;
   maxBackoffMs: number;
   onFailedAttempt?: AttemptListener;
@@ -205,7 +220,7 @@ export async function sendWithRetries<R>(s: Schedule, attempt: (n: number) => Pr
     s.onFailedAttempt?.({ kind: t.kind, attempt: n, retries: s.retries, retrying });
     if (!retrying) return s.circuit.stopped && t.retryable ? giveUp(t, { kind: t.kind, note: "not retried: interrupted" }) : t.result;
     if (shared) continue;
-    const delayMs = t.retryAfterMs ?? backoffMs(scheduled, s.firstBackoffMs, s.maxBackoffMs);
+    const delayMs = t.retryAfterMs ?? backoffMs(scheduled, t.contact === "unreachable" ? FIRST_RECONNECT_MS : s.firstBackoffMs, s.maxBackoffMs);
     scheduled++;
     if (!(await s.wait(delayMs))) return giveUp(t, { kind: t.kind, note: "not retried: interrupted" });
   }

@@ -17,18 +17,43 @@ export interface DeadLetterLine {
   line: string;
 }
 
+export interface DeadLetterOptions {
+  /**
+   * Gather lines and write them together (64 KiB, or at the end of the
+   * event loop's turn) rather than one write each: a receiver found down
+   * sends thousands of records here at once. Not with a spool: there a
+   * record's ack follows its dead-letter line and must not overtake it.
+   */
+  buffered?: boolean;
+}
+
+/** Gathered lines are written once they reach this many bytes. */
+const BUFFER_BYTES = 64 * 1024;
+
 /**
  * The file undelivered records go to. It is created (or appended to) only
- * when the first record arrives, and each line is written synchronously, so
- * a crash right after cannot lose it. Feeding the file back to the same
- * command replays the original lines.
+ * when the first record arrives, and each line is written synchronously
+ * (buffered: within the event loop's turn), so a crash cannot lose a line
+ * once its record is done. Feeding the file back to the same command
+ * replays the original lines.
  */
 export class DeadLetterFile {
   private fd: number | null = null;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private flushing: NodeJS.Immediate | null = null;
+  /** A write of gathered lines that failed in the background: said by the next write or close. */
+  private failure: unknown = null;
+  private readonly flushOnExit = () => this.flush();
 
-  constructor(readonly path: string, private readonly command: string) {}
+  constructor(
+    readonly path: string,
+    private readonly command: string,
+    private readonly opts: DeadLetterOptions = {},
+  ) {}
 
   write(line: string, where: { record: number; source: string }, reason: string): void {
+    if (this.failure) throw this.failure;
     if (this.fd === null) {
       try {
         this.fd = openSync(this.path, "a", 0o600);
@@ -40,11 +65,39 @@ export class DeadLetterFile {
       }
     }
     const entry: DeadLetterLine = { dead_letter: { reason, record: where.record, source: where.source, command: this.command, at: new Date().toISOString() }, line };
-    writeSync(this.fd, `${JSON.stringify(entry)}\n`);
+    const text = `${JSON.stringify(entry)}\n`;
+    if (!this.opts.buffered) return void writeSync(this.fd, text);
+    this.pending.push(text);
+    this.pendingBytes += text.length;
+    if (this.pendingBytes >= BUFFER_BYTES) this.flush();
+    else if (!this.flushing) {
+      this.flushing = setImmediate(() => {
+        try {
+          this.flush();
+        } catch (err) {
+          this.failure = err;
+        }
+      });
+      // a process.exit() before the turn ends still writes them
+      process.once("exit", this.flushOnExit);
+    }
+  }
+
+  /** Writes the gathered lines. */
+  private flush(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = null;
+    process.off("exit", this.flushOnExit);
+    if (!this.pending.length || this.fd === null) return;
+    const text = this.pending.join("");
+    this.pending = [];
+    this.pendingBytes = 0;
+    writeSync(this.fd, text);
   }
 
   /** Appends the bytes of `file` from `offset` on, as they are (dead-letter lines being replayed, not read yet). */
   keepRest(file: string, offset: number): void {
+    this.flush();
     const from = openSync(file, "r");
     try {
       this.fd ??= openSync(this.path, "a", 0o600);
@@ -56,6 +109,12 @@ export class DeadLetterFile {
   }
 
   close(): void {
+    this.flush();
+    if (this.failure) {
+      const failure = this.failure;
+      this.failure = null;
+      throw failure;
+    }
     if (this.fd === null) return;
     try {
       fsyncSync(this.fd);

@@ -38,6 +38,8 @@ export interface SendRequest {
   headers?: Record<string, string>;
   /** Statuses that must not be retried for this request (e.g. 401). */
   noRetry?: ReadonlySet<number>;
+  /** Awaited before the first attempt is made (pacing): not when the receiver is down and the request is not sent. */
+  beforeFirstAttempt?: () => Promise<void>;
 }
 
 /**
@@ -96,6 +98,7 @@ export class HttpSender {
   }
 
   private async attempt(req: SendRequest, attempt: number): Promise<Try<HttpAnswer>> {
+    if (attempt === 1) await req.beforeFirstAttempt?.();
     const timeout = AbortSignal.timeout(this.opts.timeoutMs);
     try {
       const res = await this.agent.request({

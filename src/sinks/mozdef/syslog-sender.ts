@@ -18,9 +18,12 @@ export class SyslogSender {
   }
 
   send(event: Json): Promise<Outcome> {
-    const frame = syslogLine(event, this.opts.line);
-    if (frame.truncatedBytes) this.truncated++;
-    return this.transport.send(frame.text);
+    // made only when it is to be written: no formatting for lines refused while the collector is down
+    return this.transport.send(() => {
+      const frame = syslogLine(event, this.opts.line);
+      if (frame.truncatedBytes) this.truncated++;
+      return frame.text;
+    });
   }
 
   close(): Promise<Outcome> {

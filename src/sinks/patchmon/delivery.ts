@@ -139,8 +139,8 @@ export class PatchmonDelivery {
   /** null when accepted, "too-big" on 413 / 400 "Invalid JSON body", else why it failed. */
   private async post(body: string): Promise<Failure | null | "too-big"> {
     if (this.authFailed) return failed(`not sent: ${this.authFailed}`);
-    await this.pace();
-    const r = await this.opts.sender.send({ body, path: this.opts.path, noRetry: new Set([401, 413]) });
+    // a request not sent (the server found down) takes no place in the minute
+    const r = await this.opts.sender.send({ body, path: this.opts.path, noRetry: new Set([401, 413]), beforeFirstAttempt: () => this.pace() });
     if (r.ok) return null;
     if (r.status === 413 || (r.status === 400 && /Invalid JSON body/i.test(r.body ?? ""))) return "too-big";
     if (r.status === 401) {

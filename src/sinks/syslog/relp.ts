@@ -116,6 +116,8 @@ export class RelpClient {
   private failuresInARow = 0;
   /** When the oldest unanswered trouble began: the last acknowledgement, or the first failure since. */
   private stalledSince: number | null = null;
+  /** Given up on as unreachable, and not connected since: one connection attempt is all a later line gets. */
+  private givenUp = false;
   private everOpened = false;
   private closing = false;
   private closed = false;
@@ -293,6 +295,7 @@ export class RelpClient {
       return this.failAll(`${this.url} does not offer the syslog command (offers: ${rsp.data.trim().replace(/\n/g, "; ")})`);
     }
     this.state = "open";
+    this.givenUp = false;
     if (this.everOpened) {
       this.counters.reconnects++;
       this.warn(`${this.url}: reconnected; re-sending ${this.queue.filter((p) => p.writes > 0).length} unacknowledged lines`);
@@ -320,7 +323,10 @@ export class RelpClient {
     this.queue.unshift(...unanswered);
     if (this.queue.length === 0) return;
     this.stalledSince ??= Date.now();
+    // a line sent after the server was given up on (a probe) waits for no schedule of its own
+    if (this.givenUp) return this.failAll(`${this.url}: nothing acknowledged (still unreachable); last problem: ${why}`);
     if (Date.now() - this.stalledSince >= this.giveUpAfterMs) {
+      this.givenUp = true;
       return this.failAll(`${this.url}: nothing acknowledged for ${Math.round((Date.now() - this.stalledSince) / 1000)} s; last problem: ${why}`);
     }
     const delay = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** this.failuresInARow);

@@ -6,7 +6,7 @@ import { sleep } from "../../delivery/http.js";
 import { tlsConnectOptions, type TlsOptions } from "../../delivery/tls.js";
 import { statSync } from "node:fs";
 import { DELIVERED, failed, netFailureKind, type AttemptListener, type Outcome } from "../../delivery/outcome.js";
-import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Schedule, type Try } from "../../delivery/circuit.js";
+import { Circuit, DEFAULT_OUTAGE, FIRST_RECONNECT_MS, reconnectScheduleMs, sendWithRetries, type OutageSettings, type Schedule, type Try } from "../../delivery/circuit.js";
 import { RelpClient } from "./relp.js";
 
 export type TransportKind = "unix" | "udp" | "tcp" | "tls" | "relp" | "relp+tls";
@@ -44,9 +44,18 @@ export interface TransportStats {
   resent: number;
 }
 
+/**
+ * A syslog frame, or what makes it: tcp, tls and relp call it only when the
+ * frame is to be written, so lines refused at once (the collector found
+ * down) cost no formatting.
+ */
+export type Frame = string | (() => string);
+
+const textOf = (frame: Frame): string => (typeof frame === "string" ? frame : frame());
+
 /** Carries finished syslog frames; resolves each send once the frame left (relp: once it was acknowledged), or could not. */
 export interface SyslogTransport {
-  send(frame: string): Promise<Outcome>;
+  send(frame: Frame): Promise<Outcome>;
   close(): Promise<Outcome>;
   /** SIGINT/SIGTERM: stop waiting for a collector that is down. */
   stop(): void;
@@ -75,9 +84,10 @@ class UdpTransport implements SyslogTransport {
     this.socket = createSocket(isIPv6(opts.host ?? "") ? "udp6" : "udp4");
     this.socket.on("error", () => undefined);
   }
-  send(frame: string): Promise<Outcome> {
+  send(frame: Frame): Promise<Outcome> {
+    const text = textOf(frame);
     return new Promise((resolve) =>
-      this.socket.send(frame, this.opts.port ?? 514, this.opts.host ?? "127.0.0.1", (err) => resolve(err ? failed(`udp: ${err.message}`) : DELIVERED)),
+      this.socket.send(text, this.opts.port ?? 514, this.opts.host ?? "127.0.0.1", (err) => resolve(err ? failed(`udp: ${err.message}`) : DELIVERED)),
     );
   }
   close(): Promise<Outcome> {
@@ -88,12 +98,6 @@ class UdpTransport implements SyslogTransport {
     return NO_STATS;
   }
 }
-
-/** First pause before a tcp/tls/relp record is tried again; it doubles per retry. */
-const FIRST_RETRY_MS = 200;
-
-/** How long a record's whole retry schedule takes: what RELP waits for acknowledgements before giving up. */
-const scheduleMs = (retries: number, maxMs: number) => Array.from({ length: retries }, (_, i) => Math.min(maxMs, FIRST_RETRY_MS * 2 ** i)).reduce((a, b) => a + b, 0);
 
 /**
  * TCP and TLS with RFC 6587 octet-counting framing (`LEN SP MSG`). A broken
@@ -122,7 +126,8 @@ class StreamTransport implements SyslogTransport {
     this.schedule = {
       circuit: this.circuit,
       retries: opts.retries,
-      firstBackoffMs: FIRST_RETRY_MS,
+      // every failure here is a connection's: the schedule's reconnect pauses apply
+      firstBackoffMs: FIRST_RECONNECT_MS,
       maxBackoffMs: outage.maxBackoffMs,
       onFailedAttempt: opts.onFailedAttempt,
       wait: (ms) => sleep(ms).then(() => true),
@@ -130,10 +135,10 @@ class StreamTransport implements SyslogTransport {
     };
   }
 
-  send(frame: string): Promise<Outcome> {
-    const data = `${Buffer.byteLength(frame)} ${frame}`;
-    const result = this.queue.then(() => this.deliver(data));
-    this.queue = result;
+  send(frame: Frame): Promise<Outcome> {
+    const result = this.queue.then(() => this.deliver(frame));
+    // a frame that could not be made fails its own send only
+    this.queue = result.catch(() => undefined);
     return result;
   }
 
@@ -145,8 +150,11 @@ class StreamTransport implements SyslogTransport {
     return { ...this.counts };
   }
 
-  private deliver(data: string): Promise<Outcome> {
-    return sendWithRetries<Outcome>(this.schedule, () => this.attempt(data), (last, why) =>
+  private deliver(frame: Frame): Promise<Outcome> {
+    let data: string | undefined;
+    // octet counting (RFC 6587): `LEN SP MSG`
+    const framed = () => (data ??= ((text) => `${Buffer.byteLength(text)} ${text}`)(textOf(frame)));
+    return sendWithRetries<Outcome>(this.schedule, () => this.attempt(framed()), (last, why) =>
       last?.result ? failed(`${last.result.reason}; ${why.note}`, last.kind) : failed(`${why.kind}; ${why.note}`, why.kind),
     );
   }
@@ -268,21 +276,22 @@ class RelpTransport implements SyslogTransport {
       port: opts.port ?? 2514,
       tls,
       timeoutMs: opts.timeoutMs,
-      initialBackoffMs: FIRST_RETRY_MS,
+      initialBackoffMs: FIRST_RECONNECT_MS,
       maxBackoffMs: Math.min(outage.maxBackoffMs, 5_000),
-      giveUpAfterMs: outage.waitMs > 0 ? outage.waitMs : Math.max(scheduleMs(opts.retries, outage.maxBackoffMs), FIRST_RETRY_MS),
+      giveUpAfterMs: outage.waitMs > 0 ? outage.waitMs : Math.max(reconnectScheduleMs(opts.retries, outage.maxBackoffMs), FIRST_RECONNECT_MS),
       maxDataBytes: Math.max(opts.maxSize, 128 * 1024),
     });
     // the client already waited as long as it should: the circuit only fails the rest at once
     this.circuit = new Circuit({ ...outage, waitMs: 0 });
   }
 
-  async send(frame: string): Promise<Outcome> {
+  async send(frame: Frame): Promise<Outcome> {
     const firstAttemptAt = performance.now();
     const gate = await this.circuit.enter();
     if (!gate.go) return failed(`${gate.refusal.kind}; ${gate.refusal.note}`, gate.refusal.kind);
+    const text = textOf(frame);
     try {
-      await this.client.send(frame);
+      await this.client.send(text);
       this.circuit.succeeded(gate.probe);
       return DELIVERED;
     } catch (err) {
@@ -356,13 +365,14 @@ class LocalSocketTransport implements SyslogTransport {
     });
   }
 
-  send(frame: string): Promise<Outcome> {
+  send(frame: Frame): Promise<Outcome> {
     if (this.failed || !this.child) return Promise.resolve(failed(this.failed ?? "logger is not running"));
+    const text = textOf(frame);
     this.written++;
     const stdin = this.child.stdin;
     return new Promise((resolve) => {
       // the callback comes once logger took the line: that is the backpressure
-      stdin.write(`${frame.replace(/\n/g, " ")}\n`, (err) => {
+      stdin.write(`${text.replace(/\n/g, " ")}\n`, (err) => {
         if (!err) return resolve(DELIVERED);
         // a write fails (EPIPE, destroyed stream) because logger ended: its reason is the real one
         void this.exited.then((end) => resolve(end ?? failed(`logger: ${err.message}`)));
