@@ -82,10 +82,12 @@ describe("the circuit", () => {
 /**
  * The issue asks for seconds: on a 2-core machine these take 1.5 to 3 s
  * (one record's reconnect schedule, ~1 to 1.5 s, then the rest at once);
- * the ceiling leaves room for a loaded CI machine. Before the circuit found
- * a receiver down after ~1 s, a closed port cost 7 to 9 s.
+ * the ceiling leaves room for a loaded CI machine running other test files
+ * beside these (4.5 s was seen once). The ≤ 3 s target itself is a row of
+ * bench/outage.sh. Before the circuit found a receiver down after ~1 s, a
+ * closed port cost 7 to 9 s (relp 13 s, patchmon-send hours).
  */
-const CEILING_S = 5;
+const CEILING_S = 7;
 
 /** Runs a sender with `input` against a closed port: its result, how long it took, and its dead letters. */
 async function againstClosedPort(command: (port: number, dead: string) => string, input: string, env?: Record<string, string>) {
