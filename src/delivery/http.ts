@@ -1,10 +1,17 @@
-import { Pool, util, type Dispatcher } from "undici";
+import { createRequire } from "node:module";
+import type { Dispatcher, Pool as UndiciPool } from "undici";
 import { PipeError } from "../errors.js";
 import { tlsConnectOptions, type TlsOptions } from "./tls.js";
 import { netFailureKind, type AttemptListener, type HttpAnswer } from "./outcome.js";
 import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Schedule, type Try } from "./circuit.js";
 
 export type { TlsOptions };
+
+// undici's index loads all of undici (fetch, WebSocket, caches, mocks): ~10 MB of a sender's memory,
+// when it needs a connection pool and the header parser
+const require = createRequire(import.meta.url);
+const Pool = require("undici/lib/dispatcher/pool.js") as typeof UndiciPool;
+const { parseHeaders } = require("undici/lib/core/util.js") as { parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> };
 
 export interface HttpSenderOptions {
   url: string;
@@ -49,7 +56,7 @@ export interface SendRequest {
  * Circuit) costs one retry schedule, not one per request.
  */
 export class HttpSender {
-  private readonly pool: Pool;
+  private readonly pool: UndiciPool;
   private readonly url: URL;
   private readonly path: string;
   private readonly headers: Record<string, string>;
@@ -166,7 +173,7 @@ export class HttpSender {
 
   private answered(req: SendRequest, attempt: number, status: number, rawHeaders: Buffer[], body: string): Try<HttpAnswer> {
     if (status >= 200 && status < 300) return { result: { ok: true, status, attempts: attempt, body }, ok: true, contact: "answered", retryable: false, kind: "" };
-    const headers = util.parseHeaders(rawHeaders) as Record<string, string | string[] | undefined>;
+    const headers = parseHeaders(rawHeaders);
     const said = body.trim().slice(0, 200);
     const result: HttpAnswer = { ok: false, status, attempts: attempt, reason: `HTTP ${status}${said ? `: ${said}` : ""}`, kind: `${this.url.host}: HTTP ${status}`, body, headers };
     const retryable = !req.noRetry?.has(status) && (status >= 500 || status === 429 || (this.opts.retryOn?.has(status) ?? false));
