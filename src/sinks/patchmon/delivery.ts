@@ -3,7 +3,7 @@ import { DELIVERED, failed, httpOutcome, type Failure, type Outcome } from "../.
 import { parseJsonObject } from "../../streams/ndjson.js";
 import { jsonObjectMembers } from "../../streams/json-members.js";
 import type { Json } from "../../types.js";
-import { slimScan, slimToFit, slimmedHow } from "./slim.js";
+import { scanJsonBytes, slimScan, slimToFit, slimmedHow } from "./slim.js";
 
 /**
  * A line of patchmon-send's input: the real server's body (scans[]) or the
@@ -60,7 +60,15 @@ export interface PatchmonDeliveryOptions {
   warn(message: string): void;
 }
 
-type ScanRef = { item: number; scan: number; data: Json };
+/** A scan to send, where it came from, and the bytes of its JSON once weighed. */
+type ScanRef = { item: number; scan: number; data: Json; bytes?: number };
+
+/** Bytes of the body `{...head, "scans":[…]}` of these scans, weighed scan by scan (see scanJsonBytes). */
+function bodyBytes(head: Json, refs: ScanRef[]): number {
+  let bytes = Buffer.byteLength(JSON.stringify({ ...head, scans: [] })) + Math.max(refs.length - 1, 0);
+  for (const ref of refs) bytes += ref.bytes ??= scanJsonBytes(ref.data);
+  return bytes;
+}
 
 /**
  * Packs the scans of consecutive payloads for one host into as few requests
@@ -117,10 +125,10 @@ export class PatchmonDelivery {
 
   private async sendScans(head: Json, refs: ScanRef[], fail: (ref: ScanRef, why: Failure) => void): Promise<void> {
     if (!refs.length) return;
-    const body = JSON.stringify({ ...head, scans: refs.map((r) => r.data) });
-    const size = Buffer.byteLength(body);
+    // weighed before it is made: a body over the limit is never made whole
+    const size = bodyBytes(head, refs);
     if (size > this.opts.maxBody) return this.tooBig(head, refs, fail, size);
-    const r = await this.post(body);
+    const r = await this.post(JSON.stringify({ ...head, scans: refs.map((ref) => ref.data) }));
     if (r === "too-big") {
       this.opts.maxBody = Math.min(this.opts.maxBody, size - 1);
       return this.tooBig(head, refs, fail, size);
@@ -136,14 +144,14 @@ export class PatchmonDelivery {
       return;
     }
     const [ref] = refs;
-    const headBytes = size - Buffer.byteLength(JSON.stringify(ref.data));
+    const headBytes = size - (ref.bytes ??= scanJsonBytes(ref.data));
     const slim = slimToFit(ref.data, (bytes) => headBytes + bytes <= this.opts.maxBody);
     if (!slim.fits) {
       fail(ref, failed(`scan '${String(ref.data.profile_name)}' is ${size} bytes, over the server's body limit even alone and slimmed down (${headBytes + slim.bytes} bytes)`, "scan over the server's body limit"));
       return;
     }
     this.opts.warn(`${String(head.hostname)}: scan '${String(ref.data.profile_name)}' (${size} bytes) is over the body limit alone: sending it ${slimmedHow(slim.level)} (${headBytes + slim.bytes} bytes)`);
-    await this.sendScans(head, [{ ...ref, data: slim.scan }], fail);
+    await this.sendScans(head, [{ ...ref, data: slim.scan, bytes: slim.bytes }], fail);
   }
 
   private async sendSpec(line: string): Promise<Failure | null> {
