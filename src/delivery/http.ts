@@ -7,8 +7,9 @@ import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Sch
 
 export type { TlsOptions };
 
-// undici's index loads all of undici (fetch, WebSocket, caches, mocks): ~10 MB of a sender's memory,
-// when it needs a connection pool and the header parser
+// undici's index loads all of undici (fetch, WebSocket, caches, mocks): ~8 MB of a sender's memory,
+// when it needs a connection pool and the header parser (their paths are undici 7's: check them when
+// undici's major version changes; a wrong one fails every sender's tests at once)
 const require = createRequire(import.meta.url);
 const Pool = require("undici/lib/dispatcher/pool.js") as typeof UndiciPool;
 const { parseHeaders } = require("undici/lib/core/util.js") as { parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> };
