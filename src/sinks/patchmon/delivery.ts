@@ -1,7 +1,7 @@
 import { HttpSender, sleep } from "../../delivery/http.js";
 import { DELIVERED, failed, httpOutcome, type Failure, type Outcome } from "../../delivery/outcome.js";
 import { parseJsonObject } from "../../streams/ndjson.js";
-import { jsonObjectMembers } from "../../streams/json-members.js";
+import { jsonObjectMembers, type JsonMember } from "../../streams/json-members.js";
 import type { Json } from "../../types.js";
 import { scanJsonBytes, slimScan, slimToFit, slimmedHow } from "./slim.js";
 
@@ -13,36 +13,47 @@ import { scanJsonBytes, slimScan, slimToFit, slimmedHow } from "./slim.js";
 export type PatchmonItem = { kind: "patchmon"; head: Json; scanCount: number; line: string } | { kind: "spec"; line: string };
 
 export function parsePayloadLine(line: string): PatchmonItem {
-  // the members are found without building the scans (megabytes of objects to let go at once)
+  // the members are found without building the scans (megabytes of objects to let go at once);
+  // a line that is not a JSON object is parsed, which says why
   const members = jsonObjectMembers(line);
-  if (!members) return fromParsed(parseJsonObject(line), line); // parsing says why it is not an object
-  const last = new Map(members.map((m) => [m.key, m]));
-  const value = (key: string): unknown => {
-    const m = last.get(key);
-    return m ? JSON.parse(line.slice(m.start, m.end)) : undefined;
-  };
-  const isArray = (key: string) => line.charCodeAt(last.get(key)?.start ?? -1) === 0x5b;
-  if (isArray("scans")) {
-    const hostname = value("hostname");
-    if (typeof hostname !== "string" || !hostname) throw new Error("PatchMon payload without hostname");
-    const head = Object.fromEntries([...last.keys()].filter((k) => k !== "scans").map((k) => [k, value(k)])) as Json;
-    return { kind: "patchmon", head, scanCount: last.get("scans")!.elements, line };
-  }
-  if (value("profile") && isArray("results") && value("summary")) return { kind: "spec", line };
-  throw new Error(NEITHER);
+  return payloadItem(members ? membersView(line, members) : objectView(parseJsonObject(line)), line);
 }
 
-const NEITHER = "neither a PatchMon payload (hostname, scans[]) nor a spec scan payload (profile, summary, results[])";
+/** The top level of a payload line, read however it was. */
+interface PayloadView {
+  keys(): string[];
+  value(key: string): unknown;
+  isArray(key: string): boolean;
+  arrayLength(key: string): number;
+}
 
-/** The same as parsePayloadLine, from the parsed line. */
-function fromParsed(p: Json, line: string): PatchmonItem {
-  if (Array.isArray(p.scans)) {
-    if (typeof p.hostname !== "string" || !p.hostname) throw new Error("PatchMon payload without hostname");
-    const { scans, ...head } = p;
-    return { kind: "patchmon", head, scanCount: (scans as Json[]).length, line };
+function payloadItem(p: PayloadView, line: string): PatchmonItem {
+  if (p.isArray("scans")) {
+    const hostname = p.value("hostname");
+    if (typeof hostname !== "string" || !hostname) throw new Error("PatchMon payload without hostname");
+    const head = Object.fromEntries(p.keys().filter((k) => k !== "scans").map((k) => [k, p.value(k)])) as Json;
+    return { kind: "patchmon", head, scanCount: p.arrayLength("scans"), line };
   }
-  if (p.profile && Array.isArray(p.results) && p.summary) return { kind: "spec", line };
-  throw new Error(NEITHER);
+  if (p.value("profile") && p.isArray("results") && p.value("summary")) return { kind: "spec", line };
+  throw new Error("neither a PatchMon payload (hostname, scans[]) nor a spec scan payload (profile, summary, results[])");
+}
+
+/** A line's members (the last of a repeated key wins, as in JSON.parse), each value parsed only when asked for. */
+function membersView(line: string, members: JsonMember[]): PayloadView {
+  const last = new Map(members.map((m) => [m.key, m]));
+  return {
+    keys: () => [...last.keys()],
+    value: (key) => {
+      const m = last.get(key);
+      return m ? JSON.parse(line.slice(m.start, m.end)) : undefined;
+    },
+    isArray: (key) => line.charCodeAt(last.get(key)?.start ?? -1) === 0x5b,
+    arrayLength: (key) => last.get(key)?.elements ?? 0,
+  };
+}
+
+function objectView(o: Json): PayloadView {
+  return { keys: () => Object.keys(o), value: (key) => o[key], isArray: (key) => Array.isArray(o[key]), arrayLength: (key) => (o[key] as unknown[]).length };
 }
 
 /** A scan small enough to go alone: no raw_output, remediation cut to its first line, descriptions and rationales trimmed. */
