@@ -1,5 +1,6 @@
 import type { Argv } from "yargs";
 import { once } from "node:events";
+import { setFlagsFromString } from "node:v8";
 import { PipeError } from "../errors.js";
 import type { Io } from "./run.js";
 import { openInputs, type NamedInput } from "../streams/input.js";
@@ -135,6 +136,14 @@ export interface SenderRun {
   maxLineLength?: number;
   /** Counts what was not delivered by kind (and says each kind once); from checkSenderArgs. */
   failures: FailureReport;
+  /**
+   * Records are payloads of megabytes, sent a few a minute (PatchMon): V8
+   * is told to favour memory over speed. Otherwise it lets dead payloads
+   * (each line, the objects read from it, its body) pile up to ~130 MB of
+   * heap before a full collection: 210 MB peak RSS on 8 MB payloads, 120
+   * MB with it.
+   */
+  largeRecords?: boolean;
 }
 
 /** A dry run's deliver: prints each unit's preview on stdout (with backpressure) and calls it delivered. */
@@ -150,6 +159,8 @@ export function printTo<T>(out: Io["stdout"], preview: (items: T[]) => string): 
  * delivery loop, closing, and the final verdict.
  */
 export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<void> {
+  keepWasmBaseline();
+  if (run.largeRecords) setFlagsFromString("--optimize-for-size");
   const { io, args } = run;
   const dryRun = args["dry-run"];
   const paths = args._.map(String);
@@ -211,6 +222,18 @@ export async function runSender<T>(run: SenderRun, sender: Sender<T>): Promise<v
   if (signal) exitOnceReported(signal);
   finish(io, { ...stats, ...counters }, { deadLetter, spool: spoolDir, showStats: args.stats, signal, dryRun, reasons: run.failures.summary() });
   if (late) throw new PipeError("E_LOST", `delivery through the local socket may be incomplete: ${late.reason}`);
+}
+
+/**
+ * The HTTP client parses answers with llhttp compiled to WebAssembly. V8
+ * recompiles a hot WebAssembly function with its optimising compiler in the
+ * background, which took ~35 MB of memory at once for llhttp's parser (a
+ * sender's peak RSS: 125 MB instead of 88 MB for one PatchMon payload) to
+ * speed up what is ~2 % of a sender's time. The baseline code is kept
+ * instead. Set before the first connection, when the module is compiled.
+ */
+function keepWasmBaseline(): void {
+  setFlagsFromString("--liftoff-only");
 }
 
 /** The inputs with the aside copy named as the dead-letter file was; `onEnd` when the aside copy has been read to its end. */

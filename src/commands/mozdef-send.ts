@@ -85,7 +85,9 @@ export const spec: CommandSpec<Args> = {
     }
     const deliverer = args["dry-run"] ? null : new Deliverer(delivery);
     const docOpts = { kind: args.kind, linkBase: args["link-base"], includeNotApplicable: args["include-notapplicable"], hostname };
-    type Item = { doc: Json; body: string };
+    // the document is kept past its serialisation only when syslog or a dry run needs it: a batch in flight holds its bodies alone
+    const keepDoc = !deliverer || deliverer.needsEvents;
+    type Item = { doc?: Json; body: string };
     await runSender<Item>(
       {
         name: "mozdef-send",
@@ -105,10 +107,10 @@ export const spec: CommandSpec<Args> = {
           const body = goJson(doc); // serialised once: sized here, sent as it is
           const size = Buffer.byteLength(body);
           if (size > args["max-size"]) throw new Error(`event of ${size} bytes is over --max-size ${args["max-size"]}`);
-          return { doc, body };
+          return keepDoc ? { doc, body } : { body };
         },
         deliver: deliverer
-          ? (items) => deliverer.deliver(items.map((i) => i.doc), items.map((i) => i.body))
+          ? (items) => deliverer.deliverBodies(items.map((i) => i.body), keepDoc ? items.map((i) => i.doc!) : undefined)
           : printTo(io.stdout, (items: Item[]) => items.map((i) => `${JSON.stringify(i.doc)}\n`).join("")),
         stop: () => deliverer?.stop(),
         close: async () => (await deliverer?.close()) ?? DELIVERED,

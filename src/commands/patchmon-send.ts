@@ -47,7 +47,7 @@ export const spec: CommandSpec<Args> = {
     const sender = args["dry-run"] ? null : new HttpSender({ url: base.origin, ...settings, connections: 1, headers: { "x-api-id": s.apiId!, "x-api-key": s.apiKey! } });
     const delivery = sender ? new PatchmonDelivery({ sender, path, maxBody: args["max-body"], perMinute: args["per-minute"], warn: io.warn }) : null;
     await runSender<PatchmonItem>(
-      { name: "patchmon-send", args, io, unitSize: 1, concurrency: 1, failures },
+      { name: "patchmon-send", args, io, unitSize: 1, concurrency: 1, failures, largeRecords: true },
       {
         prepare: parsePayloadLine,
         deliver: delivery ? (items) => delivery.deliver(items) : printTo(io.stdout, (items: PatchmonItem[]) => items.map((it) => `${it.line}\n`).join("")),

@@ -125,12 +125,22 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
     });
   };
 
+  // a unit waiting for a slot waits for one dispatch to end, not a race over all of them: a race
+  // hung a reaction on every unit in flight per call, which kept them alive and fed the old generation
+  const slotWaiters: (() => void)[] = [];
+  let broken: { error: unknown } | undefined;
   async function flush() {
     if (!unit.length) return;
     const entries = unit;
     unit = [];
-    while (inflight.size >= opts.concurrency) await Promise.race(inflight);
-    const p = dispatch(entries).finally(() => inflight.delete(p));
+    while (inflight.size >= opts.concurrency) await new Promise<void>((wake) => slotWaiters.push(wake));
+    if (broken) throw broken.error;
+    const p: Promise<void> = dispatch(entries)
+      .catch((error: unknown) => void (broken ??= { error }))
+      .finally(() => {
+        inflight.delete(p);
+        slotWaiters.shift()?.();
+      });
     inflight.add(p);
   }
 
@@ -166,6 +176,7 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
   try {
     await flush();
     while (inflight.size) await Promise.race(inflight);
+    if (broken) throw broken.error;
   } finally {
     if (spool) {
       stats.kept = stats.read - stats.sent - stats.deadLettered - stats.leftOut;
@@ -313,8 +324,12 @@ function orStop<R>(stop: AbortSignal, p: Promise<R>): Promise<R | "stop"> {
   });
 }
 
+/** Where a dead-letter line's first key is (any order, any spacing): only such lines are parsed here. */
+const DEAD_LETTER_START = /^\s*\{\s*"(?:dead_letter|line)"\s*:/;
+
 /** The line itself, or the original line when it is a dead-letter line. */
 function originalLine(raw: string): string {
+  if (!DEAD_LETTER_START.test(raw)) return raw;
   try {
     return unwrapDeadLetter(JSON.parse(raw)) ?? raw;
   } catch {

@@ -27,6 +27,8 @@ export interface ReadLinesOptions {
 
 const LF = 0x0a;
 const CR = 0x0d;
+/** A line's bytes are gathered in one buffer, kept for the next line while it is at most this big. */
+const KEPT_LINE_BUFFER = 16 * 1024 * 1024;
 
 /**
  * Splits bytes into lines (LF or CRLF). Lines are found by a byte search for
@@ -39,17 +41,16 @@ const CR = 0x0d;
  */
 export async function* readLines(source: AsyncIterable<Buffer | string>, opts: ReadLinesOptions = {}): AsyncGenerator<Line> {
   const maxLength = opts.maxLength ?? 64 * 1024 * 1024;
-  // the current line so far: copies, since a source may reuse its buffer for the next chunk
-  let parts: Buffer[] = [];
-  let held = 0;
+  // a line that spans chunks is copied into one reused buffer (a source may reuse its own for the
+  // next chunk): per line, no pieces to be copied again, no buffer of its size to be collected
+  const pending = new LineBuffer();
   // bytes of an over-long line skipped so far, or -1 while the line is kept
   let skipped = -1;
   let number = 0;
 
   const overflow = (bytes: number): void => {
     if (!opts.onOversize) throw new PipeError("E_BAD_INPUT", `line longer than ${maxLength} bytes`, { position: { source: opts.source, line: number + 1 } });
-    parts = [];
-    held = 0;
+    pending.clear();
     skipped = bytes;
   };
 
@@ -60,34 +61,61 @@ export async function* readLines(source: AsyncIterable<Buffer | string>, opts: R
       const lf = buf.indexOf(LF, pos);
       const end = lf < 0 ? buf.length : lf;
       const piece = end - pos;
-      if (skipped < 0 && held + piece > maxLength) overflow(held + piece);
+      if (skipped < 0 && pending.length + piece > maxLength) overflow(pending.length + piece);
       else if (skipped >= 0) skipped += piece;
       if (lf < 0) {
-        if (skipped < 0) {
-          parts.push(Buffer.from(buf.subarray(pos)));
-          held += piece;
-        }
+        if (skipped < 0) pending.append(buf.subarray(pos));
         break;
       }
       number++;
       if (skipped >= 0) {
         opts.onOversize!({ number, bytes: skipped });
         skipped = -1;
+      } else if (pending.length === 0) {
+        yield { text: decodeLine(buf, pos, end), number };
       } else {
-        yield { text: decodeLine(parts, held, buf.subarray(pos, end)), number };
-        parts = [];
-        held = 0;
+        pending.append(buf.subarray(pos, end));
+        yield { text: pending.take(), number };
       }
       pos = lf + 1;
     }
   }
   if (skipped >= 0) opts.onOversize!({ number: number + 1, bytes: skipped });
-  else if (held > 0) yield { text: decodeLine(parts, held, Buffer.alloc(0), false), number: number + 1 };
+  else if (pending.length > 0) {
+    yield { text: pending.take(false), number: number + 1 };
+  }
 }
 
-/** The held parts and the last piece as one string, without the CR of a CRLF ending. */
-function decodeLine(parts: Buffer[], held: number, last: Buffer, endsAtLf = true): string {
-  const whole = parts.length === 0 ? last : Buffer.concat(last.length ? [...parts, last] : parts, held + last.length);
-  const end = endsAtLf && whole.length > 0 && whole[whole.length - 1] === CR ? whole.length - 1 : whole.length;
-  return whole.toString("utf8", 0, end);
+/** Bytes [start, end) of `buf` as text, without the CR of a CRLF ending unless `endsAtLf` is false. */
+function decodeLine(buf: Buffer, start: number, end: number, endsAtLf = true): string {
+  const stop = endsAtLf && end > start && buf[end - 1] === CR ? end - 1 : end;
+  return buf.toString("utf8", start, stop);
+}
+
+/** The bytes of the line being read, in one buffer that grows as needed and is reused. */
+class LineBuffer {
+  private buffer = Buffer.allocUnsafe(0);
+  length = 0;
+
+  append(piece: Buffer): void {
+    if (this.length + piece.length > this.buffer.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(64 * 1024, 2 * (this.length + piece.length)));
+      this.buffer.copy(bigger, 0, 0, this.length);
+      this.buffer = bigger;
+    }
+    piece.copy(this.buffer, this.length);
+    this.length += piece.length;
+  }
+
+  /** The line as text (see decodeLine); the buffer is emptied, and let go if it grew past KEPT_LINE_BUFFER. */
+  take(endsAtLf = true): string {
+    const text = decodeLine(this.buffer, 0, this.length, endsAtLf);
+    this.clear();
+    return text;
+  }
+
+  clear(): void {
+    this.length = 0;
+    if (this.buffer.length > KEPT_LINE_BUFFER) this.buffer = Buffer.allocUnsafe(0);
+  }
 }

@@ -41,19 +41,33 @@ export class Deliverer {
     return (this.http?.retried ?? 0) + (this.syslog?.stats().retried ?? 0);
   }
 
+  /** Whether delivering needs the events themselves (syslog formats them), not only their wire form. */
+  get needsEvents(): boolean {
+    return this.syslog !== undefined;
+  }
+
   /**
    * Delivers one unit (a batch, or a single event); one outcome per event,
-   * delivered only when every transport took it. `bodies` is the events'
-   * wire form (goJson) when the caller already made it.
+   * delivered only when every transport took it.
    */
-  async deliver(events: Json[], bodies: string[] = events.map((e) => goJson(e))): Promise<Outcome[]> {
-    const perEvent: Outcome[][] = events.map(() => []);
+  deliver(events: Json[]): Promise<Outcome[]> {
+    return this.deliverBodies(this.http || this.sqs ? events.map((e) => goJson(e)) : events.map(() => ""), events);
+  }
+
+  /**
+   * Delivers events whose wire form (goJson) the caller already made; the
+   * events themselves are needed only when needsEvents says so.
+   */
+  async deliverBodies(bodies: string[], events?: Json[]): Promise<Outcome[]> {
+    // the common case, one event over HTTP alone, without the bookkeeping for several transports
+    if (this.http && !this.syslog && bodies.length === 1 && this.opts.http!.batch <= 1) return [httpOutcome(await this.http.send({ body: bodies[0] }))];
+    const perEvent: Outcome[][] = bodies.map(() => []);
     // Go's escaping, so a compliance event is byte for byte what MIG's plugin posted
     if (this.sqs) {
       (await this.sqs.send(bodies)).forEach((o, i) => perEvent[i].push(o));
     } else if (this.http) {
       const batched = this.opts.http!.batch > 1;
-      const units = batched ? [{ body: `[${bodies.join(",")}]`, members: events.map((_, i) => i) }] : bodies.map((body, i) => ({ body, members: [i] }));
+      const units = batched ? [{ body: `[${bodies.join(",")}]`, members: bodies.map((_, i) => i) }] : bodies.map((body, i) => ({ body, members: [i] }));
       await Promise.all(
         units.map(async (u) => {
           const o = httpOutcome(await this.http!.send({ body: u.body }));
@@ -62,6 +76,7 @@ export class Deliverer {
       );
     }
     if (this.syslog) {
+      if (!events) throw new Error("syslog delivery needs the events");
       for (const [i, e] of events.entries()) perEvent[i].push(await this.syslog.send(e));
     }
     return perEvent.map(allOf);

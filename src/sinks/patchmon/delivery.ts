@@ -1,8 +1,9 @@
 import { HttpSender, sleep } from "../../delivery/http.js";
 import { DELIVERED, failed, httpOutcome, type Failure, type Outcome } from "../../delivery/outcome.js";
 import { parseJsonObject } from "../../streams/ndjson.js";
+import { jsonObjectMembers, type JsonMember } from "../../streams/json-members.js";
 import type { Json } from "../../types.js";
-import { slimScan, slimToFit, slimmedHow } from "./slim.js";
+import { scanJsonBytes, slimScan, slimToFit, slimmedHow } from "./slim.js";
 
 /**
  * A line of patchmon-send's input: the real server's body (scans[]) or the
@@ -12,14 +13,47 @@ import { slimScan, slimToFit, slimmedHow } from "./slim.js";
 export type PatchmonItem = { kind: "patchmon"; head: Json; scanCount: number; line: string } | { kind: "spec"; line: string };
 
 export function parsePayloadLine(line: string): PatchmonItem {
-  const p = parseJsonObject(line);
-  if (Array.isArray(p.scans)) {
-    if (typeof p.hostname !== "string" || !p.hostname) throw new Error("PatchMon payload without hostname");
-    const { scans, ...head } = p;
-    return { kind: "patchmon", head, scanCount: (scans as Json[]).length, line };
+  // the members are found without building the scans (megabytes of objects to let go at once);
+  // a line that is not a JSON object is parsed, which says why
+  const members = jsonObjectMembers(line);
+  return payloadItem(members ? membersView(line, members) : objectView(parseJsonObject(line)), line);
+}
+
+/** The top level of a payload line, read however it was. */
+interface PayloadView {
+  keys(): string[];
+  value(key: string): unknown;
+  isArray(key: string): boolean;
+  arrayLength(key: string): number;
+}
+
+function payloadItem(p: PayloadView, line: string): PatchmonItem {
+  if (p.isArray("scans")) {
+    const hostname = p.value("hostname");
+    if (typeof hostname !== "string" || !hostname) throw new Error("PatchMon payload without hostname");
+    const head = Object.fromEntries(p.keys().filter((k) => k !== "scans").map((k) => [k, p.value(k)])) as Json;
+    return { kind: "patchmon", head, scanCount: p.arrayLength("scans"), line };
   }
-  if (p.profile && Array.isArray(p.results) && p.summary) return { kind: "spec", line };
+  if (p.value("profile") && p.isArray("results") && p.value("summary")) return { kind: "spec", line };
   throw new Error("neither a PatchMon payload (hostname, scans[]) nor a spec scan payload (profile, summary, results[])");
+}
+
+/** A line's members (the last of a repeated key wins, as in JSON.parse), each value parsed only when asked for. */
+function membersView(line: string, members: JsonMember[]): PayloadView {
+  const last = new Map(members.map((m) => [m.key, m]));
+  return {
+    keys: () => [...last.keys()],
+    value: (key) => {
+      const m = last.get(key);
+      return m ? JSON.parse(line.slice(m.start, m.end)) : undefined;
+    },
+    isArray: (key) => line.charCodeAt(last.get(key)?.start ?? -1) === 0x5b,
+    arrayLength: (key) => last.get(key)?.elements ?? 0,
+  };
+}
+
+function objectView(o: Json): PayloadView {
+  return { keys: () => Object.keys(o), value: (key) => o[key], isArray: (key) => Array.isArray(o[key]), arrayLength: (key) => (o[key] as unknown[]).length };
 }
 
 /** A scan small enough to go alone: no raw_output, remediation cut to its first line, descriptions and rationales trimmed. */
@@ -37,7 +71,15 @@ export interface PatchmonDeliveryOptions {
   warn(message: string): void;
 }
 
-type ScanRef = { item: number; scan: number; data: Json };
+/** A scan to send, where it came from, and the bytes of its JSON once weighed. */
+type ScanRef = { item: number; scan: number; data: Json; bytes?: number };
+
+/** Bytes of the body `{...head, "scans":[…]}` of these scans, weighed scan by scan (see scanJsonBytes). */
+function bodyBytes(head: Json, refs: ScanRef[]): number {
+  let bytes = Buffer.byteLength(JSON.stringify({ ...head, scans: [] })) + Math.max(refs.length - 1, 0);
+  for (const ref of refs) bytes += ref.bytes ??= scanJsonBytes(ref.data);
+  return bytes;
+}
 
 /**
  * Packs the scans of consecutive payloads for one host into as few requests
@@ -94,10 +136,10 @@ export class PatchmonDelivery {
 
   private async sendScans(head: Json, refs: ScanRef[], fail: (ref: ScanRef, why: Failure) => void): Promise<void> {
     if (!refs.length) return;
-    const body = JSON.stringify({ ...head, scans: refs.map((r) => r.data) });
-    const size = Buffer.byteLength(body);
+    // weighed before it is made: a body over the limit is never made whole
+    const size = bodyBytes(head, refs);
     if (size > this.opts.maxBody) return this.tooBig(head, refs, fail, size);
-    const r = await this.post(body);
+    const r = await this.post(JSON.stringify({ ...head, scans: refs.map((ref) => ref.data) }));
     if (r === "too-big") {
       this.opts.maxBody = Math.min(this.opts.maxBody, size - 1);
       return this.tooBig(head, refs, fail, size);
@@ -113,14 +155,14 @@ export class PatchmonDelivery {
       return;
     }
     const [ref] = refs;
-    const headBytes = size - Buffer.byteLength(JSON.stringify(ref.data));
+    const headBytes = size - (ref.bytes ??= scanJsonBytes(ref.data));
     const slim = slimToFit(ref.data, (bytes) => headBytes + bytes <= this.opts.maxBody);
     if (!slim.fits) {
       fail(ref, failed(`scan '${String(ref.data.profile_name)}' is ${size} bytes, over the server's body limit even alone and slimmed down (${headBytes + slim.bytes} bytes)`, "scan over the server's body limit"));
       return;
     }
     this.opts.warn(`${String(head.hostname)}: scan '${String(ref.data.profile_name)}' (${size} bytes) is over the body limit alone: sending it ${slimmedHow(slim.level)} (${headBytes + slim.bytes} bytes)`);
-    await this.sendScans(head, [{ ...ref, data: slim.scan }], fail);
+    await this.sendScans(head, [{ ...ref, data: slim.scan, bytes: slim.bytes }], fail);
   }
 
   private async sendSpec(line: string): Promise<Failure | null> {

@@ -61,13 +61,25 @@ export function slimScan(scan: Json, level: SlimLevel): Json {
   return rest;
 }
 
+/**
+ * Bytes of a scan's JSON slimmed to a level, measured result by result: a
+ * scan of many megabytes is never made into one string just to be weighed.
+ */
+export function scanJsonBytes(scan: Json, level: SlimLevel = 0): number {
+  if (!Array.isArray(scan.results)) return Buffer.byteLength(JSON.stringify(slimScan(scan, level)));
+  const results = scan.results as Json[];
+  // the scan with no results ends in `"results":[]`: the results go between those brackets, with commas
+  let bytes = Buffer.byteLength(JSON.stringify(slimScan({ ...scan, results: [] }, level))) + Math.max(results.length - 1, 0);
+  for (const r of results) bytes += Buffer.byteLength(JSON.stringify(slimResult(r, level)));
+  return bytes;
+}
+
 /** The least slimmed form of a scan whose JSON `fits`, or the most slimmed one (fits false) when none does. */
 export function slimToFit(scan: Json, fits: (bytes: number) => boolean): { scan: Json; level: SlimLevel; bytes: number; fits: boolean } {
   let level: SlimLevel = 0;
   for (;;) {
-    const s = slimScan(scan, level);
-    const bytes = Buffer.byteLength(JSON.stringify(s));
-    if (fits(bytes) || level === MAX_SLIM_LEVEL) return { scan: s, level, bytes, fits: fits(bytes) };
+    const bytes = scanJsonBytes(scan, level);
+    if (fits(bytes) || level === MAX_SLIM_LEVEL) return { scan: slimScan(scan, level), level, bytes, fits: fits(bytes) };
     level = (level + 1) as SlimLevel;
   }
 }
