@@ -80,6 +80,29 @@ describe("spool", () => {
     await again.close();
   });
 
+  it("feedBatches hands over what became durable together, in order, and a line it cannot take ends it after the lines before it", async () => {
+    const dir = tempDir();
+    const spool = await Spool.open({ dir, syncEveryRecords: 100, maxBytes: 64 * 1024 });
+    const big = "x".repeat(70 * 1024);
+    const ids: number[] = [];
+    let batches = 0;
+    const run = async () => {
+      for await (const batch of spool.feedBatches(lines(1000, (i) => (i === 700 ? big : `{"n":${i}}`)), (l) => l)) {
+        batches++;
+        for (const { id, item } of batch) {
+          expect(JSON.parse(item).n).toBe(id);
+          ids.push(id);
+          void spool.ack(id);
+        }
+      }
+    };
+    await expect(run()).rejects.toThrow(/larger than the spool's maximum/);
+    expect(ids).toEqual(Array.from({ length: 700 }, (_, i) => i));
+    // a group at a time, not a record at a time
+    expect(batches).toBeLessThanOrEqual(700 / 100 + 2);
+    await spool.close();
+  });
+
   it("a consumer that stops early leaves what feed read ahead in the spool", async () => {
     const dir = tempDir();
     const spool = await Spool.open({ dir, syncEveryRecords: 16, readAhead: 100 });

@@ -200,23 +200,27 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
     // lines still coming out of the reader after a stop are appended here; close() writes them
     const leftovers = (line: string, where: Where) => void spool.append(encodeSpooled({ raw: line, where }));
     const source = readInputs(opts, stats, (line, where, reason) => bury(line, where, reason), leftovers);
-    const fed = spool.feed(source, encodeSpooled)[Symbol.asyncIterator]();
+    const fed = spool.feedBatches(source, encodeSpooled)[Symbol.asyncIterator]();
     // a stop must not wait for a record that waits for room in a full spool (close() writes it):
     // the signal wakes the wait in progress, one listener for all of them
     let wake: ((v: "stop") => void) | null = null;
     const onAbort = () => wake?.("stop");
     opts.stop.addEventListener("abort", onAbort, { once: true });
     try {
-      for (;;) {
-        const next = await new Promise<IteratorResult<{ id: SpoolId; item: Taken }> | "stop">((resolve, reject) => {
+      reading: for (;;) {
+        const next = await new Promise<IteratorResult<{ id: SpoolId; item: Taken }[]> | "stop">((resolve, reject) => {
           if (opts.stop.aborted) return resolve("stop");
           wake = resolve;
           fed.next().then(resolve, reject);
         });
         wake = null;
         if (next === "stop" || next.done) break;
-        next.value.item.id = next.value.id;
-        await take(next.value.item);
+        for (const { id, item } of next.value) {
+          // the rest of the batch is durable and not done: it stays for the next run
+          if (opts.stop.aborted) break reading;
+          item.id = id;
+          await take(item);
+        }
       }
     } finally {
       opts.stop.removeEventListener("abort", onAbort);

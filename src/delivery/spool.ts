@@ -172,15 +172,22 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-interface Waiting {
+/**
+ * A record handed to the spool, from the wait for room to its write. The
+ * same object goes from `waiting` to a group; `feed` watches `state` rather
+ * than holding a promise a record (a promise and an await a record were a
+ * third of a spooled sender's time, with the garbage they made).
+ */
+interface Pending {
   line: string;
   /** Its framed length in a segment. */
   bytes: number;
-  done: Deferred<SpoolId>;
-}
-
-interface Admitted extends Waiting {
+  /** Given when it enters a group (-1 until then). */
   id: SpoolId;
+  state: "pending" | "durable" | "failed";
+  failure?: Error;
+  /** Only for append(): resolved with the id once durable. */
+  done?: Deferred<SpoolId>;
 }
 
 interface AckBatch {
@@ -207,8 +214,10 @@ export class Spool {
   private ackLogBytes = 0;
   private diskBytes = 0;
 
-  private waiting: Waiting[] = [];
-  private group: Admitted[] = [];
+  private waiting: Pending[] = [];
+  private group: Pending[] = [];
+  /** Called after each group is written (or the spool fails): feed's consumers look again. */
+  private readonly onSettled = new Set<() => void>();
   private groupBytes = 0;
   private acks: AckBatch = { ids: [], done: deferred() };
   /** The batch being written, if any. */
@@ -300,18 +309,29 @@ export class Spool {
 
   /** Appends one record (a line without a newline); resolves with its id once it is durable. */
   append(line: string): Promise<SpoolId> {
-    if (this.failed) return Promise.reject(this.failed);
-    if (this.closing) return Promise.reject(new Error("spool is closed"));
-    if (line.includes("\n")) return Promise.reject(new Error("a spool record cannot contain a newline"));
+    let record: Pending;
+    try {
+      record = this.enqueue(line, deferred<SpoolId>());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return record.done!.promise;
+  }
+
+  /** Hands a line to the writer; throws when it cannot be taken. */
+  private enqueue(line: string, done?: Deferred<SpoolId>): Pending {
+    if (this.failed) throw this.failed;
+    if (this.closing) throw new Error("spool is closed");
+    if (line.includes("\n")) throw new Error("a spool record cannot contain a newline");
     const bytes = framedLength(line);
     if (bytes > this.maxBytes) {
-      return Promise.reject(new PipeError("E_USAGE", `a record of ${bytes} bytes is larger than the spool's maximum of ${this.maxBytes} bytes`, { position: { source: this.dir } }));
+      throw new PipeError("E_USAGE", `a record of ${bytes} bytes is larger than the spool's maximum of ${this.maxBytes} bytes`, { position: { source: this.dir } });
     }
-    const done = deferred<SpoolId>();
-    this.waiting.push({ line, bytes, done });
+    const record: Pending = { line, bytes, id: -1, state: "pending", done };
+    this.waiting.push(record);
     this.admit();
     this.kick();
-    return done.promise;
+    return record;
   }
 
   /**
@@ -320,8 +340,16 @@ export class Spool {
    * consumer (up to `readAhead` items or 16 MiB) so appends share fsyncs.
    */
   async *feed<T>(source: AsyncIterable<T>, toLine: (item: T) => string): AsyncGenerator<{ id: SpoolId; item: T }> {
+    for await (const batch of this.feedBatches(source, toLine)) yield* batch;
+  }
+
+  /**
+   * `feed`, a batch at a time: each batch is the items whose lines became
+   * durable together (up to a group), so a consumer pays one await a batch.
+   */
+  async *feedBatches<T>(source: AsyncIterable<T>, toLine: (item: T) => string): AsyncGenerator<{ id: SpoolId; item: T }[]> {
     // a reader task keeps up to readAhead items appended ahead of the consumer
-    const ahead: { item: T; bytes: number; id: Promise<SpoolId> }[] = [];
+    const ahead: { item: T; record: Pending }[] = [];
     let aheadBytes = 0;
     let ended = false;
     let stopped = false;
@@ -329,6 +357,8 @@ export class Spool {
     let wakeConsumer: (() => void) | null = null;
     let wakeReader: (() => void) | null = null;
     const signal = (wake: (() => void) | null) => wake?.();
+    const onSettled = () => signal(wakeConsumer);
+    this.onSettled.add(onSettled);
     void (async () => {
       const it = source[Symbol.asyncIterator]();
       try {
@@ -337,11 +367,9 @@ export class Spool {
           if (stopped) break;
           const next = await it.next();
           if (next.done || stopped) break;
-          const line = toLine(next.value);
-          const bytes = Buffer.byteLength(line);
-          ahead.push({ item: next.value, bytes, id: this.append(line) });
-          aheadBytes += bytes;
-          signal(wakeConsumer);
+          const record = this.enqueue(toLine(next.value));
+          ahead.push({ item: next.value, record });
+          aheadBytes += record.bytes;
         }
         if (stopped) await it.return?.();
       } catch (err) {
@@ -353,24 +381,32 @@ export class Spool {
     })();
     try {
       for (;;) {
-        const head = ahead.shift();
-        if (!head) {
-          if (failure) throw failure;
-          if (ended) return;
-          await new Promise<void>((r) => (wakeConsumer = r));
+        let n = 0;
+        while (n < ahead.length && ahead[n].record.state === "durable") n++;
+        if (n) {
+          const batch = ahead.splice(0, n).map(({ item, record }) => {
+            aheadBytes -= record.bytes;
+            return { id: record.id, item };
+          });
+          signal(wakeReader);
+          yield batch;
           continue;
         }
-        aheadBytes -= head.bytes;
-        signal(wakeReader);
-        const id = await head.id;
-        yield { id, item: head.item };
+        if (ahead.length && ahead[0].record.state === "failed") throw ahead[0].record.failure;
+        if (!ahead.length && ended) {
+          if (failure) throw failure;
+          return;
+        }
+        await new Promise<void>((r) => (wakeConsumer = r));
+        wakeConsumer = null;
       }
     } finally {
       stopped = true;
       signal(wakeReader);
       // what was appended stays in the spool for the next run: make sure it is on disk (when the
       // spool is full, the records waiting for room are written by close() instead)
-      if (!this.blocked) await Promise.allSettled(ahead.map((e) => e.id));
+      if (!this.blocked) while (ahead.some((e) => e.record.state === "pending")) await new Promise<void>((r) => (wakeConsumer = r));
+      this.onSettled.delete(onSettled);
     }
   }
 
@@ -534,7 +570,9 @@ export class Spool {
         return;
       }
       admitted = true;
-      this.group.push({ ...this.waiting.shift()!, id: this.nextId++ });
+      const record = this.waiting.shift()!;
+      record.id = this.nextId++;
+      this.group.push(record);
       this.groupBytes += bytes;
       this.counts.appended++;
       this.counts.pending++;
@@ -615,7 +653,7 @@ export class Spool {
     acks.done.resolve();
   }
 
-  private async writeGroup(group: Admitted[]): Promise<void> {
+  private async writeGroup(group: Pending[]): Promise<void> {
     const bytes = group.reduce((n, a) => n + a.bytes, 0);
     try {
       let fresh = false;
@@ -637,10 +675,25 @@ export class Spool {
       if (seg.bytes >= this.segmentBytes) this.rollRequested = true;
     } catch (err) {
       const failure = ioError(this.dir, "cannot write spool segment", err);
-      for (const a of group) a.done.reject(failure);
+      this.settle(group, failure);
       throw failure;
     }
-    for (const a of group) a.done.resolve(a.id);
+    this.settle(group);
+  }
+
+  /** Records written (or failed): their promises, if any, and feed's consumers are told. */
+  private settle(records: Pending[], failure?: Error): void {
+    for (const r of records) {
+      if (failure) {
+        r.state = "failed";
+        r.failure = failure;
+        r.done?.reject(failure);
+      } else {
+        r.state = "durable";
+        r.done?.resolve(r.id);
+      }
+    }
+    for (const tell of this.onSettled) tell();
   }
 
   private async writeAcks(ids: SpoolId[]): Promise<void> {
@@ -702,8 +755,7 @@ export class Spool {
 
   private fail(err: unknown): void {
     this.failed = err instanceof PipeError ? err : ioError(this.dir, "spool failed", err);
-    for (const a of this.group.splice(0)) a.done.reject(this.failed);
-    for (const w of this.waiting.splice(0)) w.done.reject(this.failed);
+    this.settle([...this.group.splice(0), ...this.waiting.splice(0)], this.failed);
     this.acks.done.reject(this.failed);
   }
 }
