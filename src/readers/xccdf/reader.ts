@@ -128,7 +128,8 @@ export class XccdfReader implements XmlEvents {
   /** The context of the XCCDF TestResult being read, for readers of batches cut from it; undefined outside one. */
   batchContext(): BatchContext | undefined {
     const test = this.test;
-    if (!test) return undefined;
+    // held lines are due: what follows them goes behind them, through the hold, read in place
+    if (!test || this.evidence?.releasing) return undefined;
     const json = this.tailOf(test);
     if (this.batchSnapshot?.json !== json || this.batchSnapshot.version !== this.version) {
       this.batchSnapshot = {
@@ -312,9 +313,18 @@ export class XccdfReader implements XmlEvents {
     return this.batchEvidence !== undefined || (this.inArf && this.evidence !== undefined && this.evidence.mode !== "none");
   }
 
-  /** Writes the lines still waiting for evidence (at the end of the input, or after a fault). */
+  /** The lines still waiting for evidence are to be written (at the end of the input, or after a fault): see releaseSome. */
   releaseHeld(): void {
-    this.evidence?.release(this.out, true);
+    this.evidence?.releaseRest();
+  }
+
+  /**
+   * Writes the next held lines that are due (their evidence read, or the
+   * input ended) to `out`; true while more are due: take `out` and call
+   * again, before writing more input.
+   */
+  releaseSome(): boolean {
+    return this.evidence?.releaseSome(this.out) ?? false;
   }
 
   close(local: string): void {
@@ -322,7 +332,7 @@ export class XccdfReader implements XmlEvents {
     if (oval) {
       if (oval.depth > 0) return oval.close(local);
       this.oval = null;
-      this.evidence!.settle(this.reportId, oval, this.out);
+      this.evidence!.settle(this.reportId, oval);
     }
     const depth = this.stack.length;
     this.stack.pop();
