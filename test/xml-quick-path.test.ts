@@ -11,8 +11,8 @@ import { FIXTURES, ROOT } from "./helpers/paths.js";
  * Runs the reader over `doc` cut into `size`-byte chunks (or at the offsets
  * given), with or without the quick path; returns its lines and its error.
  */
-function read(doc: Buffer, size: number | number[], quick: boolean | string[]): { lines: string; error?: PipeError } {
-  const reader = new XccdfReader();
+function read(doc: Buffer, size: number | number[], quick: boolean | string[], includeNotselected = false): { lines: string; error?: PipeError } {
+  const reader = new XccdfReader({ includeNotselected });
   const scanner = new XmlScanner(reader, { quick: quick === true ? ["TestResult"] : quick || [] });
   reader.attach(scanner);
   const out: Buffer[] = [];
@@ -248,6 +248,48 @@ describe("quick path for Benchmark content (Groups, Rules, Values, a TestResult 
         expect(quick.error?.message, `${fault}, cut at ${cuts}`).toBe(saxes.error!.message);
         expect(quick.error?.position, `${fault}, cut at ${cuts}`).toEqual(saxes.error!.position);
       }
+    }
+  });
+});
+
+describe("notselected rule-results passed over whole", () => {
+  const notselected = [
+    `<rule-result idref="n1" role="full" time="2024-01-01T00:00:00+00:00" severity="medium" weight="1.000000">\n  <result>notselected</result>\n</rule-result>`,
+    `<rule-result idref="n2"><result>notselected</result></rule-result >`,
+    `<x:rule-result xmlns:x="${NS}" idref="n3"><x:result>notselected</x:result></x:rule-result>`,
+    `<rule-result severity="low" idref="n4"><result>notselected</result></rule-result>`,
+    `<rule-result idref="n5"><result>notselected</result><message>why</message></rule-result>`,
+    `<rule-result idref="n6" role="a&amp;b"><result>notselected</result></rule-result>`,
+    `<rule-result idref="n7"><result>notselected</result></rule-result><rule-result idref="r1"><result>pass</result></rule-result>`,
+  ].join("\n");
+
+  it("give saxes's lines (none, or with --include-notselected each one), whatever the chunk size", () => {
+    const doc = Buffer.from(testResult(notselected));
+    for (const includeNotselected of [false, true]) {
+      const reference = read(doc, doc.length, false, includeNotselected);
+      expect(reference.error).toBeUndefined();
+      expect(reference.lines.trim().split("\n").length).toBe(includeNotselected ? 8 : 1);
+      for (let size = 1; size <= 97; size += 3) expect(read(doc, size, true, includeNotselected), `chunks of ${size}`).toEqual(reference);
+      expect(read(doc, 65_536, true, includeNotselected)).toEqual(reference);
+    }
+  });
+
+  it("are read as usual when they hold a fault: the same fault, at the same place", () => {
+    const faults = [
+      `<rule-result idref="a" idref="b"><result>notselected</result></rule-result>`,
+      `<rule-result idref="a"><result>notselected</result></rule-resul>`,
+      `<rule-result idref="a&bogus;"><result>notselected</result></rule-result>`,
+      `<rule-result idref="a"><result>notselected</resul></rule-result>`,
+      `<rule-result idref="a" role=full><result>notselected</result></rule-result>`,
+    ];
+    const good = `<rule-result idref="r1"><result>pass</result></rule-result>\n`;
+    for (const fault of faults) {
+      const doc = Buffer.from(testResult(good + fault));
+      const saxes = read(doc, doc.length, false).error;
+      const quick = read(doc, [doc.indexOf("</rule-result>") + 14], true).error;
+      expect(saxes, fault).toBeInstanceOf(PipeError);
+      expect(quick?.message, fault).toBe(saxes!.message);
+      expect(quick?.position, fault).toEqual(saxes!.position);
     }
   });
 });

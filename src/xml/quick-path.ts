@@ -157,6 +157,13 @@ export class QuickPath {
         if (end < 0) return this.suspend(buf, lt);
         pos = end + 2;
       } else {
+        if (elements.depth === elements.innerQuickDepth && events.skipWhole) {
+          const end = events.skipWhole(buf, lt);
+          if (end >= 0) {
+            pos = end;
+            continue;
+          }
+        }
         const tag = parseStartTag(buf, lt);
         if (tag === INCOMPLETE) {
           if (buf.length - lt >= LONG_TOKEN) {

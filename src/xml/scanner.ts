@@ -35,6 +35,15 @@ export interface XmlEvents {
    * in doubt (including a fault), it returns -1.
    */
   readWhole?(tag: OpenTag, buf: string, from: number): number;
+  /**
+   * Quick path only: offered each element that opens directly inside a quick
+   * element, before its start tag (at `lt` in `buf`) is even parsed. A
+   * handler that would make nothing of it (open(), text() and close() would
+   * change nothing) and finds it whole in `buf` and well-formed, in a shape
+   * it checks exactly, returns where its end tag ends: it is passed over.
+   * In doubt, -1: it is read as usual.
+   */
+  skipWhole?(buf: string, lt: number): number;
 }
 
 const MAX_LEADING_LINE = 1024 * 1024;

@@ -243,6 +243,21 @@ export class XccdfReader implements XmlEvents {
     return end;
   }
 
+  /**
+   * A notselected rule-result makes no line (without --include-notselected)
+   * and changes nothing: in oscap's shape, checked whole by one regular
+   * expression, it is passed over without its start tag being parsed. Most
+   * rule-results of a real scan are notselected (oscap writes one for every
+   * Rule of the Benchmark, ~1,200 of ~1,500 in an SSG CIS scan).
+   * Measured on a 60 MB rule-heavy-real bench file (196,000 of its 229,000
+   * rule-results notselected): 1.5-2.1 s before, 1.1-1.4 s with this.
+   */
+  skipWhole(buf: string, lt: number): number {
+    if (this.includeNotselected || !this.test || this.capture) return -1;
+    PLAIN_NOTSELECTED.lastIndex = lt;
+    return PLAIN_NOTSELECTED.test(buf) ? PLAIN_NOTSELECTED.lastIndex : -1;
+  }
+
   text(text: string): void {
     if (this.oval) {
       this.oval.text(text);
@@ -513,6 +528,22 @@ export class XccdfReader implements XmlEvents {
   }
 
 }
+
+/** An attribute value with no reference, markup, control character or anything else saxes might find fault with. */
+const PLAIN_VALUE = String.raw`"[^"&<\x00-\x1f\ud800-\udfff\ufffe\uffff]*"`;
+const BLANKS = String.raw`[ \t\r\n]*`;
+/**
+ * A notselected rule-result as oscap writes it, whole: its attributes in
+ * oscap's order (none twice, no namespace declared), its one child, the
+ * same prefix throughout (the namespace is not looked at: a rule-result of
+ * another namespace makes no line either).
+ */
+const PLAIN_NOTSELECTED = new RegExp(
+  String.raw`<((?:[A-Za-z_][\w.-]*:)?)rule-result` +
+    ["idref", "role", "time", "severity", "weight", "version"].map((name) => `(?: ${name}=${PLAIN_VALUE})?`).join("") +
+    String.raw`>${BLANKS}<\1result>notselected</\1result>${BLANKS}</\1rule-result${BLANKS}>`,
+  "y",
+);
 
 /** The attributes whose values go into a line (idref, the TestResult's id and version, an ident's system…). */
 const OUTPUT_ATTRIBUTES = ["idref", "id", "version", "system", "href"];
