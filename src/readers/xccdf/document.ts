@@ -82,7 +82,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   const scanner = new XmlScanner(reader, {
     source,
     // the items of an OVAL report read for evidence (most of its bytes) are tokenised by the quick path too
-    quick: evidence ? ["Benchmark", "TestResult", "system_data"] : ["Benchmark", "TestResult"],
+    quick: evidence ? ["Benchmark", "TestResult", "oval_results"] : ["Benchmark", "TestResult"],
     batches: pool && {
       local: "rule-result",
       minChars: opts.batchChars ?? BATCH_CHARS,
