@@ -35,7 +35,7 @@ const RELEASE_LINES = 100;
  * evidence.
  *
  * Memory stays flat however many lines wait: they are held as JSON text,
- * beyond 2 MB in a temporary file (SpillQueue), and written out a slice at a
+ * beyond 512 K characters in a temporary file (SpillQueue), and written out a slice at a
  * time (releaseSome) so that the caller can pass each slice on before the
  * next. Measured on the 336 MB rule-heavy-real bench file (~37,000 failed
  * rule-results waiting for the report at its end): peak RSS 450 MB when the

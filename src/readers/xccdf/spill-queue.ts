@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** Characters held in memory before they go to the file. */
-const MEMORY_CHARS = 2 * 1024 * 1024;
+const MEMORY_CHARS = 512 * 1024;
 /** Bytes read back from the file at a time (more when one entry is longer). */
-const READ_BYTES = 1024 * 1024;
+const READ_BYTES = 256 * 1024;
 
 /**
  * A first-in first-out queue of one-line strings (no line feed in them) that
