@@ -274,6 +274,23 @@ describe("notselected rule-results passed over whole", () => {
     }
   });
 
+  it("are read as usual when a value is over --max-field: the same truncation is told of", () => {
+    const doc = Buffer.from(testResult(`${notselected}\n<rule-result idref="a-rule-id-longer-than-that"><result>notselected</result></rule-result>`));
+    const told = (quick: string[]) => {
+      const truncated: string[] = [];
+      const reader = new XccdfReader({ maxField: 12, onTruncated: (what) => truncated.push(what) });
+      const scanner = new XmlScanner(reader, { quick });
+      reader.attach(scanner);
+      const cut = doc.indexOf("<target>");
+      scanner.write(doc.subarray(0, cut));
+      scanner.write(doc.subarray(cut));
+      scanner.end();
+      return truncated;
+    };
+    expect(told([])).toContain("@idref");
+    expect(told(["TestResult"])).toEqual(told([]));
+  });
+
   it("are read as usual when they hold a fault: the same fault, at the same place", () => {
     const faults = [
       `<rule-result idref="a" idref="b"><result>notselected</result></rule-result>`,

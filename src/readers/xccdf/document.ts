@@ -81,7 +81,8 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   let contextOf: BatchContext | undefined;
   const scanner = new XmlScanner(reader, {
     source,
-    // the items of an OVAL report read for evidence (most of its bytes) are tokenised by the quick path too
+    // tokenised by string search (see quick-path.ts) rather than by saxes: the Benchmark (most of a real
+    // ARF's bytes are the data stream's copy of it), the TestResult, and the OVAL report read for evidence
     quick: evidence ? ["Benchmark", "TestResult", "oval_results"] : ["Benchmark", "TestResult"],
     batches: pool && {
       local: "rule-result",

@@ -255,7 +255,10 @@ export class XccdfReader implements XmlEvents {
   skipWhole(buf: string, lt: number): number {
     if (this.includeNotselected || !this.test || this.capture) return -1;
     PLAIN_NOTSELECTED.lastIndex = lt;
-    return PLAIN_NOTSELECTED.test(buf) ? PLAIN_NOTSELECTED.lastIndex : -1;
+    if (!PLAIN_NOTSELECTED.test(buf)) return -1;
+    const end = PLAIN_NOTSELECTED.lastIndex;
+    // a value over --max-field would be told of (onTruncated), read as usual
+    return (end - lt) * 3 <= this.maxField ? end : -1;
   }
 
   text(text: string): void {
