@@ -310,3 +310,25 @@ describe("notselected rule-results passed over whole", () => {
     }
   });
 });
+
+describe("positions after the quick path or a skip hand the input back to saxes", () => {
+  it("a fault on the same line as the end tag is placed as saxes alone places it, wherever the chunks fell", () => {
+    const docs = [
+      `<?xml version="1.0"?>\n<c><Benchmark xmlns="${NS}" id="b"><Group id="g"><Rule id="r1"><title>T</title></Rule></Group></Benchmark><x a=1/></c>\n`,
+      `<?xml version="1.0"?>\n<c><TestResult xmlns="${NS}" id="t"><rule-result idref="r"><result>pass</result></rule-result></TestResult><x a=1/></c>\n`,
+      `<?xml version="1.0"?>\n<c xmlns:o="urn:o"><TestResult xmlns="${NS}" id="t"><target>h</target></TestResult><o:oval_definitions> <o:x>y</o:x>\n <o:x>z</o:x> </o:oval_definitions><x a=1/></c>\n`,
+    ];
+    for (const text of docs) {
+      const doc = Buffer.from(text);
+      const col = text.indexOf("a=1") + 2 - text.lastIndexOf("\n", text.indexOf("a=1"));
+      const line = text.slice(0, text.indexOf("a=1")).split("\n").length;
+      for (let cut = 30; cut < text.indexOf("<x a"); cut += 7) {
+        for (const quick of [[], ["Benchmark", "TestResult"]]) {
+          const { error } = read(doc, [cut], quick);
+          expect(error?.message, `${text}, cut at ${cut}`).toBe("attribute a of <x> is not quoted");
+          expect(error?.position, `${text}, cut at ${cut}, quick ${quick}`).toMatchObject({ line, col });
+        }
+      }
+    }
+  });
+});

@@ -100,6 +100,13 @@ export class XmlScanner {
   private failed = false;
   /** True while saxes is told of end tags that the quick path will read (see enterQuick). */
   private handingOver = false;
+  /**
+   * saxes's column is short of the real one by this much on its line
+   * `shiftLine`, where the quick path handed the input back to it (saxes did
+   * not see what the quick path read, and did see enterQuick's end tags).
+   */
+  private columnShift = 0;
+  private shiftLine = -1;
   /** Reads a batch: the quick element's content only, as a fragment. */
   private readonly fragment: boolean;
 
@@ -265,6 +272,7 @@ export class XmlScanner {
       }
       if (this.quick.active) {
         text = this.quick.feed(text);
+        if (!this.quick.active) this.handedBack();
         continue;
       }
       if (this.elements.skipDepth > 0) {
@@ -284,7 +292,11 @@ export class XmlScanner {
         this.pending = [];
         this.saxWrite(joined);
       } else this.saxWrite(head);
-      if (this.elements.skipDepth > 0) this.closeSkippedElements();
+      if (this.elements.skipDepth > 0) {
+        // where the skip's search begins, for the column after it (see handedBack)
+        this.read.column = this.columnOf(this.parser.column, this.parser.line);
+        this.closeSkippedElements();
+      }
       if (this.elements.inQuick && this.elements.skipDepth === 0 && betweenMarkup(this.parser)) this.enterQuick();
       if (this.rootClosed) {
         this.trailingText ||= text.trim() !== "";
@@ -329,7 +341,7 @@ export class XmlScanner {
 
   /** `last`: the input's last write, which need not end at a '>'. */
   private saxWrite(text: string, last = false): void {
-    const [line, column] = [this.parser.line, this.parser.column];
+    const [line, column] = [this.parser.line, this.columnOf(this.parser.column, this.parser.line)];
     try {
       this.parser.write(text);
     } catch (cause) {
@@ -385,6 +397,17 @@ export class XmlScanner {
     this.quick.enter(column);
   }
 
+  /** The quick path, or a skip's search, hands the input back to saxes (at an end tag). */
+  private handedBack(): void {
+    this.columnShift = this.read.column - this.parser.column;
+    this.shiftLine = this.parser.line;
+  }
+
+  /** The real column (0-based) of saxes's `column` on its `line`. */
+  private columnOf(column: number, line: number): number {
+    return line === this.shiftLine ? column + this.columnShift : column;
+  }
+
   /**
    * saxes has parsed into the skipped element; close what it opened inside
    * it so that the real end tag, found by search, is what it sees next.
@@ -399,13 +422,14 @@ export class XmlScanner {
     const hay = this.skipCarry ? this.skipCarry + text : text;
     const [at, end] = findEndTag(hay, this.elements.skipClose, 0);
     if (at === INCOMPLETE) {
-      this.read.lines += countLines(hay, end);
+      this.read.consume(hay, end);
       this.skipCarry = hay.slice(end);
       return "";
     }
-    this.read.lines += countLines(hay, at);
+    this.read.consume(hay, at);
     this.skipCarry = "";
     // saxes sees the real end tag and closes the skipped element itself
+    this.handedBack();
     this.saxWrite(hay.slice(at, end));
     return hay.slice(end);
   }
@@ -420,7 +444,7 @@ export class XmlScanner {
     const raw = (cause as Error).message.replace(/^\d+:\d+: /, "");
     const said = message === undefined && start ? inQuickPathWords(this.parser, raw) : undefined;
     if (said) return this.placedError(said, start!.line, start!.column, cause);
-    return this.error(message ?? describeSaxMessage(raw), { line: this.parser.line + this.read.lines, col: this.parser.column + 1 }, cause);
+    return this.error(message ?? describeSaxMessage(raw), { line: this.parser.line + this.read.lines, col: this.columnOf(this.parser.column, this.parser.line) + 1 }, cause);
   }
 
   private error(message: string, at: { line?: number; col?: number } = {}, cause?: unknown): PipeError {
