@@ -136,3 +136,24 @@ function syntheticArf(items: number): string {
 </arf:asset-report-collection>
 `;
 }
+
+describe("lines waiting for evidence", () => {
+  it("are held with flat memory and written in document order, however many wait (a TestResult repeated 200 times)", async () => {
+    const arf = BUNDLED.toString("utf8");
+    const [from, to] = [arf.indexOf("<rule-result "), arf.lastIndexOf("</rule-result>") + "</rule-result>".length];
+    // every rule-result with a check waits; beyond 64 KB of them, in the hold's file
+    const opts: XccdfToRulesOptions = { evidence: "all", heldChars: 64 * 1024 };
+    const once = (await text(BUNDLED, opts, 65_536)).trimEnd().split("\n");
+    const held = once.filter((line) => line.includes('"evidence":'));
+    const direct = once.filter((line) => !line.includes('"evidence":'));
+    expect(held.length).toBeGreaterThan(10);
+    expect(once.slice(direct.length)).toEqual(held);
+    const times = 200;
+    const big = Buffer.from(arf.slice(0, from) + arf.slice(from, to).repeat(times) + arf.slice(to));
+    const lines = (await text(big, opts, 65_536)).trimEnd().split("\n");
+    expect(lines.length).toBe(times * once.length);
+    const expected = [...Array<string[]>(times).fill(direct).flat(), ...Array<string[]>(times).fill(held).flat()];
+    // (compared in blocks: a failing toEqual on 10,000 long lines is unreadable)
+    for (let k = 0; k < lines.length; k += once.length) expect(lines.slice(k, k + once.length), `lines ${k}…`).toEqual(expected.slice(k, k + once.length));
+  });
+});

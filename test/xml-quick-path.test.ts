@@ -1,18 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { XmlScanner } from "../src/xml/scanner.js";
 import { XccdfReader } from "../src/readers/xccdf/reader.js";
 import { PipeError } from "../src/errors.js";
-import { FIXTURES } from "./helpers/paths.js";
+import { FIXTURES, ROOT } from "./helpers/paths.js";
 
 /**
  * Runs the reader over `doc` cut into `size`-byte chunks (or at the offsets
  * given), with or without the quick path; returns its lines and its error.
  */
-function read(doc: Buffer, size: number | number[], quick: boolean): { lines: string; error?: PipeError } {
-  const reader = new XccdfReader();
-  const scanner = new XmlScanner(reader, { quick: quick ? ["TestResult"] : [] });
+function read(doc: Buffer, size: number | number[], quick: boolean | string[], includeNotselected = false): { lines: string; error?: PipeError } {
+  const reader = new XccdfReader({ includeNotselected });
+  const scanner = new XmlScanner(reader, { quick: quick === true ? ["TestResult"] : quick || [] });
   reader.attach(scanner);
   const out: Buffer[] = [];
   const cuts = Array.isArray(size) ? [0, ...size] : Array.from({ length: Math.ceil(doc.length / size) }, (_, k) => k * size);
@@ -174,6 +175,160 @@ describe("fault messages quote a few dozen characters, on one line", () => {
       const { error } = read(doc, doc.length, quick);
       expect(error!.message).toMatch(/^'&' that does not start a reference \(write &amp;\)$/);
       expect(error!.position).toMatchObject({ line: 2 });
+    }
+  });
+});
+
+describe("quick path for Benchmark content (Groups, Rules, Values, a TestResult inside)", () => {
+  const QUICK = ["Benchmark", "TestResult"];
+  const benchmark = (rules: string, results = `<rule-result idref="r1"><result>fail</result></rule-result>`) =>
+    `<?xml version="1.0"?>\n<!-- before -->\n<Benchmark xmlns="${NS}" xmlns:h="http://www.w3.org/1999/xhtml" id="b"><status>draft</status><title>B &amp; co</title><version>1.0</version>\n` +
+    `<platform idref="cpe:/o:debian:debian_linux:11"/><Profile id="p"><title xml:lang="en">P</title><select idref="r1" selected="true"/></Profile>\n` +
+    `<Value id="v1" type="number"><title>V</title><value selector="a">1</value><value>022</value></Value>\n${rules}\n` +
+    `<TestResult id="t" start-time="2024-01-01T00:00:00Z"><benchmark href="#b" id="b"/><profile idref="p"/><target>host</target>\n${results}\n</TestResult></Benchmark>\n`;
+  const tricky = benchmark(
+    [
+      `<Group id="g1"><title>G</title><description>group <h:p>text</h:p></description><Group id="g2">`,
+      `<Rule id="r1" severity = 'high'\n  selected="true"><title xml:lang="fr">Un</title><title xml:lang="en-US">One &amp; &#x4E2D;</title>`,
+      `<description>Set <h:code>umask</h:code> to <sub idref="v1"/>;<h:br/>then <h:pre>a &lt; b\r\n  c</h:pre><![CDATA[<raw> & ]]><!-- <p> --><?pi x?> done</description>`,
+      `<rationale xmlns:x="urn:x"><x:p>Because</x:p> hôte 名前 😀</rationale><ident system="https://cce">CCE-1</ident>`,
+      `<reference href="https://www.cisecurity.org/benchmark/debian_linux/">1.2.3</reference><reference href="h">a\tb</reference>`,
+      `<fixtext>do it</fixtext><fix system="urn:bash">echo 'a &gt; b'</fix><fix system="urn:ansible">- name: x</fix>`,
+      `<check system="oval"><check-content-ref name="oval:x:def:1" href="o.xml"/></check></Rule></Group>`,
+      `<Rule id="r2" severity="low"><title>Two</title><description><h:ul><h:li>one</h:li><h:li>two</h:li></h:ul></description></Rule></Group>`,
+    ].join("\n"),
+    [`<rule-result idref="r1"><result>fail</result><message>m</message></rule-result>`, `<rule-result idref="r2"><result>pass</result></rule-result>`].join("\n"),
+  );
+
+  it("gives saxes's lines, whatever the chunk size", () => {
+    const doc = Buffer.from(tricky);
+    const reference = read(doc, doc.length, false);
+    expect(reference.error).toBeUndefined();
+    const lines = reference.lines.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.rule_ref, l.status])).toEqual([
+      ["r1", "fail"],
+      ["r2", "pass"],
+    ]);
+    expect(lines[0]).toMatchObject({ title: "One & 中", description: "Set umask to 022; then a < b c <raw> & done", remediation: expect.stringContaining("do it") });
+    expect(lines[1].description).toBe("one two");
+    for (let size = 1; size <= 97; size++) expect(read(doc, size, QUICK), `chunks of ${size}`).toEqual(reference);
+    for (const size of [256, 4093, 65_536]) expect(read(doc, size, QUICK), `chunks of ${size}`).toEqual(reference);
+  });
+
+  it("gives saxes's lines on the real fixtures and the bundled real scan", () => {
+    const files = ["foreman_openscap__arf_report_firefox.xml", "heimdall2__xccdf-results-scc-rhel8.xml", "openscap__multiple-testresults.xml", "compliance-operator__xccdf-result-testresult-root.xml", "openscap__xccdf11-results.xml", "openscap__rds_index_simple_arf.xml"];
+    const docs = files.map((file) => [file, readFileSync(join(FIXTURES, "xccdf", file))] as const);
+    docs.push(["bundled Debian 11 scan", gunzipSync(readFileSync(join(ROOT, "examples/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz")))]);
+    for (const [file, doc] of docs) {
+      const reference = read(doc, doc.length, false);
+      expect(reference.error, file).toBeUndefined();
+      for (const size of [997, 4096, 65_536]) expect(read(doc, size, QUICK), `${file} in chunks of ${size}`).toEqual(reference);
+    }
+  });
+
+  it("words faults inside a Rule as saxes does, at the same place, wherever the chunks fall", () => {
+    const faults = [
+      `<title>&nbsp;</title>`,
+      `<title>a & b</title>`,
+      `<title>x</description>`,
+      `<title bad=x>t</title>`,
+      `<title a="1" a="2">t</title>`,
+      `<1x/>`,
+      `<title>&#0;</title>`,
+      `<!DOCTYPE x>`,
+    ];
+    for (const fault of faults) {
+      const doc = Buffer.from(benchmark(`<Group id="g"><Rule id="r1"><description>long ${"text ".repeat(40)}</description>\n${fault}</Rule></Group>`));
+      const saxes = read(doc, doc.length, false);
+      expect(saxes.error, fault).toBeInstanceOf(PipeError);
+      // cut inside the Rule (the quick path takes over there) and elsewhere
+      const inRule = doc.indexOf("</description>") + 14;
+      for (const cuts of [[inRule], [doc.indexOf("<Rule") + 5], [inRule - 30], 61]) {
+        const quick = read(doc, cuts, QUICK);
+        expect(quick.error?.message, `${fault}, cut at ${cuts}`).toBe(saxes.error!.message);
+        expect(quick.error?.position, `${fault}, cut at ${cuts}`).toEqual(saxes.error!.position);
+      }
+    }
+  });
+});
+
+describe("notselected rule-results passed over whole", () => {
+  const notselected = [
+    `<rule-result idref="n1" role="full" time="2024-01-01T00:00:00+00:00" severity="medium" weight="1.000000">\n  <result>notselected</result>\n</rule-result>`,
+    `<rule-result idref="n2"><result>notselected</result></rule-result >`,
+    `<x:rule-result xmlns:x="${NS}" idref="n3"><x:result>notselected</x:result></x:rule-result>`,
+    `<rule-result severity="low" idref="n4"><result>notselected</result></rule-result>`,
+    `<rule-result idref="n5"><result>notselected</result><message>why</message></rule-result>`,
+    `<rule-result idref="n6" role="a&amp;b"><result>notselected</result></rule-result>`,
+    `<rule-result idref="n7"><result>notselected</result></rule-result><rule-result idref="r1"><result>pass</result></rule-result>`,
+  ].join("\n");
+
+  it("give saxes's lines (none, or with --include-notselected each one), whatever the chunk size", () => {
+    const doc = Buffer.from(testResult(notselected));
+    for (const includeNotselected of [false, true]) {
+      const reference = read(doc, doc.length, false, includeNotselected);
+      expect(reference.error).toBeUndefined();
+      expect(reference.lines.trim().split("\n").length).toBe(includeNotselected ? 8 : 1);
+      for (let size = 1; size <= 97; size += 3) expect(read(doc, size, true, includeNotselected), `chunks of ${size}`).toEqual(reference);
+      expect(read(doc, 65_536, true, includeNotselected)).toEqual(reference);
+    }
+  });
+
+  it("are read as usual when a value is over --max-field: the same truncation is told of", () => {
+    const doc = Buffer.from(testResult(`${notselected}\n<rule-result idref="a-rule-id-longer-than-that"><result>notselected</result></rule-result>`));
+    const told = (quick: string[]) => {
+      const truncated: string[] = [];
+      const reader = new XccdfReader({ maxField: 12, onTruncated: (what) => truncated.push(what) });
+      const scanner = new XmlScanner(reader, { quick });
+      reader.attach(scanner);
+      const cut = doc.indexOf("<target>");
+      scanner.write(doc.subarray(0, cut));
+      scanner.write(doc.subarray(cut));
+      scanner.end();
+      return truncated;
+    };
+    expect(told([])).toContain("@idref");
+    expect(told(["TestResult"])).toEqual(told([]));
+  });
+
+  it("are read as usual when they hold a fault: the same fault, at the same place", () => {
+    const faults = [
+      `<rule-result idref="a" idref="b"><result>notselected</result></rule-result>`,
+      `<rule-result idref="a"><result>notselected</result></rule-resul>`,
+      `<rule-result idref="a&bogus;"><result>notselected</result></rule-result>`,
+      `<rule-result idref="a"><result>notselected</resul></rule-result>`,
+      `<rule-result idref="a" role=full><result>notselected</result></rule-result>`,
+    ];
+    const good = `<rule-result idref="r1"><result>pass</result></rule-result>\n`;
+    for (const fault of faults) {
+      const doc = Buffer.from(testResult(good + fault));
+      const saxes = read(doc, doc.length, false).error;
+      const quick = read(doc, [doc.indexOf("</rule-result>") + 14], true).error;
+      expect(saxes, fault).toBeInstanceOf(PipeError);
+      expect(quick?.message, fault).toBe(saxes!.message);
+      expect(quick?.position, fault).toEqual(saxes!.position);
+    }
+  });
+});
+
+describe("positions after the quick path or a skip hand the input back to saxes", () => {
+  it("a fault on the same line as the end tag is placed as saxes alone places it, wherever the chunks fell", () => {
+    const docs = [
+      `<?xml version="1.0"?>\n<c><Benchmark xmlns="${NS}" id="b"><Group id="g"><Rule id="r1"><title>T</title></Rule></Group></Benchmark><x a=1/></c>\n`,
+      `<?xml version="1.0"?>\n<c><TestResult xmlns="${NS}" id="t"><rule-result idref="r"><result>pass</result></rule-result></TestResult><x a=1/></c>\n`,
+      `<?xml version="1.0"?>\n<c xmlns:o="urn:o"><TestResult xmlns="${NS}" id="t"><target>h</target></TestResult><o:oval_definitions> <o:x>y</o:x>\n <o:x>z</o:x> </o:oval_definitions><x a=1/></c>\n`,
+    ];
+    for (const text of docs) {
+      const doc = Buffer.from(text);
+      const col = text.indexOf("a=1") + 2 - text.lastIndexOf("\n", text.indexOf("a=1"));
+      const line = text.slice(0, text.indexOf("a=1")).split("\n").length;
+      for (let cut = 30; cut < text.indexOf("<x a"); cut += 7) {
+        for (const quick of [[], ["Benchmark", "TestResult"]]) {
+          const { error } = read(doc, [cut], quick);
+          expect(error?.message, `${text}, cut at ${cut}`).toBe("attribute a of <x> is not quoted");
+          expect(error?.position, `${text}, cut at ${cut}, quick ${quick}`).toMatchObject({ line, col });
+        }
+      }
     }
   });
 });

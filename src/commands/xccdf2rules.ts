@@ -61,7 +61,8 @@ export const spec: CommandSpec<Args> = {
   async run(args, io) {
     const paths = args._.map(String);
     async function* all() {
-      for await (const input of openInputs(paths)) {
+      // nothing else to do while a read is under way: reads block (~30% faster, see readNow)
+      for await (const input of openInputs(paths, { blocking: true })) {
         yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, evidence: args.evidence, evidenceItems: args["evidence-items"], maxField: args["max-field"], onWarning: io.warn });
       }
     }

@@ -23,14 +23,16 @@ export class OpenElements {
   skipDepth = 0;
   /** `</name` of the skipped element. */
   skipClose = "";
-  /** Depth of the open quick element, 0 if none. */
+  /** Depth of the open quick element (the outermost, if one is inside another), 0 if none. */
   quickDepth = 0;
+  /** Depths of the open quick elements, outermost first (a TestResult inside a quick Benchmark). */
+  private readonly quickLevels: number[] = [];
 
   constructor(
     private readonly events: XmlEvents,
     private readonly quick: ReadonlySet<string>,
-    /** Called when the quick element closes. */
-    private readonly onLeaveQuick: () => void,
+    /** Called when a quick element closes; `outermost`: the one at quickDepth. */
+    private readonly onLeaveQuick: (outermost: boolean) => void,
   ) {}
 
   get depth(): number {
@@ -42,9 +44,14 @@ export class OpenElements {
     return this.names[this.names.length - 1];
   }
 
-  /** True while the quick element is open and nothing inside it is. */
-  get atQuickLevel(): boolean {
-    return this.quickDepth > 0 && this.names.length === this.quickDepth;
+  /** True while a quick element is open. */
+  get inQuick(): boolean {
+    return this.quickDepth > 0;
+  }
+
+  /** Depth of the innermost open quick element, 0 if none: its children are read whole or cut into batches. */
+  get innerQuickDepth(): number {
+    return this.quickLevels.length ? this.quickLevels[this.quickLevels.length - 1] : 0;
   }
 
   /** Opens the elements around a batch, unannounced, and makes the innermost the quick element. */
@@ -55,6 +62,7 @@ export class OpenElements {
       this.nsFrames.push(a.ns);
     }
     this.quickDepth = this.names.length;
+    this.quickLevels.push(this.quickDepth);
   }
 
   ancestors(): Ancestor[] {
@@ -82,7 +90,10 @@ export class OpenElements {
     if (skip) {
       this.skipDepth = this.names.length;
       this.skipClose = `</${name}`;
-    } else if (this.quickDepth === 0 && this.quick.has(local)) this.quickDepth = this.names.length;
+    } else if (this.quick.has(local)) {
+      if (this.quickDepth === 0) this.quickDepth = this.names.length;
+      this.quickLevels.push(this.names.length);
+    }
   }
 
   /** Closes the innermost element. */
@@ -94,9 +105,11 @@ export class OpenElements {
       if (this.names.length >= this.skipDepth) return;
       this.skipDepth = 0;
     }
-    if (this.names.length < this.quickDepth) {
-      this.quickDepth = 0;
-      this.onLeaveQuick();
+    if (this.names.length < this.innerQuickDepth) {
+      this.quickLevels.pop();
+      const outermost = this.names.length < this.quickDepth;
+      if (outermost) this.quickDepth = 0;
+      this.onLeaveQuick(outermost);
     }
     this.events.close(local);
   }

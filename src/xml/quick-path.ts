@@ -98,7 +98,7 @@ export class QuickPath {
         continue;
       }
       const lt = buf.indexOf("<", pos);
-      if (this.batching && elements.depth === elements.quickDepth) {
+      if (this.batching && elements.depth === elements.innerQuickDepth) {
         const step = this.batching.step(buf, pos, lt);
         if (step) {
           this.read.consume(buf, step.from);
@@ -157,6 +157,13 @@ export class QuickPath {
         if (end < 0) return this.suspend(buf, lt);
         pos = end + 2;
       } else {
+        if (elements.depth === elements.innerQuickDepth && events.skipWhole) {
+          const end = events.skipWhole(buf, lt);
+          if (end >= 0) {
+            pos = end;
+            continue;
+          }
+        }
         const tag = parseStartTag(buf, lt);
         if (tag === INCOMPLETE) {
           if (buf.length - lt >= LONG_TOKEN) {
@@ -170,7 +177,7 @@ export class QuickPath {
           return this.suspend(buf, lt);
         }
         pos = tag.end;
-        if (!tag.selfClosing && !tag.declares && elements.depth === elements.quickDepth && events.readWhole) {
+        if (!tag.selfClosing && !tag.declares && elements.depth === elements.innerQuickDepth && events.readWhole) {
           const end = events.readWhole({ name: tag.name, local: localOf(tag.name), attributes: tag.attributes, selfClosing: false }, buf, pos);
           if (end >= 0) {
             pos = end;

@@ -20,6 +20,8 @@ export function newSaxesParser(): SaxesParser {
   return new saxes.SaxesParser({ xmlns: false, position: true });
 }
 
+/** saxes 6.0.0's state in text and between markup. */
+const SAXES_S_TEXT = 13;
 /** saxes 6.0.0's state while it reads a reference (`&amp;`). */
 const SAXES_S_ENTITY = 14;
 /** saxes 6.0.0's states in an attribute value, and after it. */
@@ -33,6 +35,8 @@ interface SaxesInternals {
   i: number;
   state: number;
   entity: string;
+  /** Text read and not yet handed on (it is, at the next '<'). */
+  text: string;
   /** The element being read or last opened, the attribute name being read, and the attributes read. */
   tag?: { name: string };
   name: string;
@@ -56,6 +60,16 @@ const PREDEFINED = new Set(["lt", "gt", "amp", "quot", "apos"]);
 const isXmlChar = (c: number) => c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
 
 const internals = (parser: SaxesParser) => parser as unknown as SaxesInternals;
+
+/**
+ * True when saxes has read up to the end of a tag, comment, PI or CDATA
+ * section and holds no text: another reader may take the input from here.
+ * (After a '>' in text, or inside a comment, it is not.)
+ */
+export function betweenMarkup(parser: SaxesParser): boolean {
+  const { state, text } = internals(parser);
+  return state === SAXES_S_TEXT && text === "";
+}
 
 /** A fault worded for the user, at `index` in `text` (saxes's current write). */
 export interface PlacedFault {

@@ -29,6 +29,8 @@ export interface XccdfToRulesOptions {
   evidence?: EvidenceMode;
   /** Collected items kept per test (default 10). */
   evidenceItems?: number;
+  /** Characters of lines waiting for evidence kept in memory; beyond, they wait in a temporary file. */
+  heldChars?: number;
 }
 
 /**
@@ -68,7 +70,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
     opts.onWarning?.(`${source}: a field (${what}) is longer than --max-field ${maxField} bytes: kept its first ${maxField} bytes, marked [truncated N bytes] (further truncations are not reported)`);
   };
   const mode = opts.evidence ?? "fail";
-  const evidence = mode === "none" ? undefined : new EvidenceHold(mode, opts.evidenceItems ?? DEFAULT_EVIDENCE_ITEMS);
+  const evidence = mode === "none" ? undefined : new EvidenceHold(mode, opts.evidenceItems ?? DEFAULT_EVIDENCE_ITEMS, opts.heldChars);
   const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence, maxField, onTruncated });
   const jobs = opts.jobs ?? DEFAULT_JOBS;
   // loaded only when asked for: worker_threads and the pool cost a plain run's start-up ~10 ms
@@ -79,8 +81,9 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   let contextOf: BatchContext | undefined;
   const scanner = new XmlScanner(reader, {
     source,
-    // the items of an OVAL report read for evidence (most of its bytes) are tokenised by the quick path too
-    quick: evidence ? ["TestResult", "system_data"] : ["TestResult"],
+    // tokenised by string search (see quick-path.ts) rather than by saxes: the Benchmark (most of a real
+    // ARF's bytes are the data stream's copy of it), the TestResult, and the OVAL report read for evidence
+    quick: evidence ? ["Benchmark", "TestResult", "oval_results"] : ["Benchmark", "TestResult"],
     batches: pool && {
       local: "rule-result",
       minChars: opts.batchChars ?? BATCH_CHARS,
@@ -139,10 +142,13 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
       for await (const chunk of chunks) {
         scanner.write(chunk);
         yield* scanner.waiting ? settle() : flush(false);
+        // lines whose evidence has been read, a slice at a time, passed on before more input is read
+        while (reader.releaseSome()) yield* flush(false);
       }
       yield* settle();
       scanner.end();
       reader.releaseHeld();
+      while (reader.releaseSome()) yield* flush(true);
       if (scanner.trailingText) opts.onWarning?.(`${source}: ignored non-XML text after the end of the document`);
     } catch (err) {
       failure = err;
@@ -155,9 +161,11 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
       yield lines;
     }
     reader.releaseHeld();
+    while (reader.releaseSome()) if (reader.out.count) yield* reader.out.takeParts();
     if (reader.out.count) yield* reader.out.takeParts();
   } finally {
     pool?.close();
+    evidence?.close();
   }
   if (failure !== undefined) throw failure;
   if (reader.testResults === 0) {

@@ -128,7 +128,8 @@ export class XccdfReader implements XmlEvents {
   /** The context of the XCCDF TestResult being read, for readers of batches cut from it; undefined outside one. */
   batchContext(): BatchContext | undefined {
     const test = this.test;
-    if (!test) return undefined;
+    // held lines are due: what follows them goes behind them, through the hold, read in place
+    if (!test || this.evidence?.releasing) return undefined;
     const json = this.tailOf(test);
     if (this.batchSnapshot?.json !== json || this.batchSnapshot.version !== this.version) {
       this.batchSnapshot = {
@@ -242,6 +243,24 @@ export class XccdfReader implements XmlEvents {
     return end;
   }
 
+  /**
+   * A notselected rule-result makes no line (without --include-notselected)
+   * and changes nothing: in oscap's shape, checked whole by one regular
+   * expression, it is passed over without its start tag being parsed. Most
+   * rule-results of a real scan are notselected (oscap writes one for every
+   * Rule of the Benchmark, ~1,200 of ~1,500 in an SSG CIS scan).
+   * Measured on a 60 MB rule-heavy-real bench file (196,000 of its 229,000
+   * rule-results notselected): 1.5-2.1 s before, 1.1-1.4 s with this.
+   */
+  skipWhole(buf: string, lt: number): number {
+    if (this.includeNotselected || !this.test || this.capture) return -1;
+    PLAIN_NOTSELECTED.lastIndex = lt;
+    if (!PLAIN_NOTSELECTED.test(buf)) return -1;
+    const end = PLAIN_NOTSELECTED.lastIndex;
+    // a value over --max-field would be told of (onTruncated), read as usual
+    return (end - lt) * 3 <= this.maxField ? end : -1;
+  }
+
   text(text: string): void {
     if (this.oval) {
       this.oval.text(text);
@@ -312,9 +331,18 @@ export class XccdfReader implements XmlEvents {
     return this.batchEvidence !== undefined || (this.inArf && this.evidence !== undefined && this.evidence.mode !== "none");
   }
 
-  /** Writes the lines still waiting for evidence (at the end of the input, or after a fault). */
+  /** The lines still waiting for evidence are to be written (at the end of the input, or after a fault): see releaseSome. */
   releaseHeld(): void {
-    this.evidence?.release(this.out, true);
+    this.evidence?.releaseRest();
+  }
+
+  /**
+   * Writes the next held lines that are due (their evidence read, or the
+   * input ended) to `out`; true while more are due: take `out` and call
+   * again, before writing more input.
+   */
+  releaseSome(): boolean {
+    return this.evidence?.releaseSome(this.out) ?? false;
   }
 
   close(local: string): void {
@@ -322,7 +350,7 @@ export class XccdfReader implements XmlEvents {
     if (oval) {
       if (oval.depth > 0) return oval.close(local);
       this.oval = null;
-      this.evidence!.settle(this.reportId, oval, this.out);
+      this.evidence!.settle(this.reportId, oval);
     }
     const depth = this.stack.length;
     this.stack.pop();
@@ -503,6 +531,22 @@ export class XccdfReader implements XmlEvents {
   }
 
 }
+
+/** An attribute value with no reference, markup, control character or anything else saxes might find fault with. */
+const PLAIN_VALUE = String.raw`"[^"&<\x00-\x1f\ud800-\udfff\ufffe\uffff]*"`;
+const BLANKS = String.raw`[ \t\r\n]*`;
+/**
+ * A notselected rule-result as oscap writes it, whole: its attributes in
+ * oscap's order (none twice, no namespace declared), its one child, the
+ * same prefix throughout (the namespace is not looked at: a rule-result of
+ * another namespace makes no line either).
+ */
+const PLAIN_NOTSELECTED = new RegExp(
+  String.raw`<((?:[A-Za-z_][\w.-]*:)?)rule-result` +
+    ["idref", "role", "time", "severity", "weight", "version"].map((name) => `(?: ${name}=${PLAIN_VALUE})?`).join("") +
+    String.raw`>${BLANKS}<\1result>notselected</\1result>${BLANKS}</\1rule-result${BLANKS}>`,
+  "y",
+);
 
 /** The attributes whose values go into a line (idref, the TestResult's id and version, an ident's system…). */
 const OUTPUT_ATTRIBUTES = ["idref", "id", "version", "system", "href"];
