@@ -9,7 +9,8 @@ describe("patchmon-send pacing (--per-minute)", () => {
     vi.useFakeTimers();
     const sentAt: number[] = [];
     // the pacing is awaited before the request's first attempt, as HttpSender does
-    const sender = { send: async (req: SendRequest) => (await req.beforeFirstAttempt?.(), sentAt.push(Date.now()), { ok: true, status: 200, attempts: 1, body: "" }) } as unknown as HttpSender;
+    const wait = (ms: number) => new Promise<boolean>((resolve) => setTimeout(() => resolve(true), ms));
+    const sender = { send: async (req: SendRequest) => (await req.beforeFirstAttempt?.(wait), sentAt.push(Date.now()), { ok: true, status: 200, attempts: 1, body: "" }) } as unknown as HttpSender;
     const d = new PatchmonDelivery({ sender, path: "/api/v1/compliance/scans", maxBody: 5e6, perMinute: 2, warn: () => undefined });
     const spec = (n: number): PatchmonItem => ({ kind: "spec", line: JSON.stringify({ profile: { name: `p${n}` }, summary: {}, results: [] }) });
     const start = Date.now();

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shAsync } from "./helpers/run.js";
 import { startServer, type Received, type TestServer } from "./helpers/http-server.js";
+import { until } from "./helpers/until.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -130,6 +131,25 @@ describe("patchmon-send against a server with PatchMon's rules", () => {
     expect(server.all.length).toBe(1);
     expect(r.stderr).toMatch(/refused the API credentials from PATCHMON_API_ID\/PATCHMON_API_KEY \(credentials refused \(HTTP 401/);
     expect(readFileSync(dead, "utf8").trim().split("\n").length).toBe(3);
+  });
+
+  it("SIGTERM cuts a pacing wait short: no minute-long wait, the payloads not sent kept (dead-lettered), exit 143", async () => {
+    server = await startServer(patchmonServer({ limit: 100, windowMs: 1000, maxBody: 5_000_000 }));
+    const dir = mkdtempSync(join(tmpdir(), "pm-"));
+    const dead = join(dir, "dead.ndjson");
+    let pid = 0;
+    const started = performance.now();
+    const run = shAsync(`exec patchmon-send --server ${server.url} --per-minute 2 --stats --dead-letter ${dead}`, { input: ["a", "b", "c", "d"].map((h) => payload(h, 1)).join("\n"), env: CREDS, onSpawn: (p) => (pid = p) });
+    // two sent, the third waits for its turn (a minute)
+    await until(() => server!.accepted.length >= 2);
+    process.kill(pid, "SIGTERM");
+    const r = await run;
+    expect(performance.now() - started).toBeLessThan(30_000);
+    expect(r.status).toBe(143);
+    expect(server.accepted.length).toBe(2);
+    const kept = readFileSync(dead, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(kept.map((k) => JSON.parse(k.line).hostname)).toEqual(["c", "d"]);
+    expect(kept[0].dead_letter.reason).toMatch(/not sent: interrupted/);
   });
 
   it("takes credentials from the agent's files, never argv; missing ones are named", async () => {

@@ -36,6 +36,19 @@ const testResult = (body: string) =>
   `<?xml version="1.0"?>\r\n<Benchmark xmlns="${NS}" id="b"><title>B</title><Rule id="r1" severity="low"><title>One &amp; only</title></Rule>\n` +
   `<TestResult id="t" start-time="2024-01-01T00:00:00Z" end-time="2024-01-01T00:00:01Z">\n<target>host</target>\n${body}\n</TestResult></Benchmark>\n`;
 
+/** saxes's whole-document reading of `doc`: its lines parsed, after checking it read without a fault. */
+function referenceOf(doc: Buffer) {
+  const reference = read(doc, doc.length, false);
+  expect(reference.error).toBeUndefined();
+  return { reference, lines: reference.lines.trim().split("\n").map((l) => JSON.parse(l)) };
+}
+
+/** The same reading, in chunks of every size from 1 to 97 bytes and a few larger ones (UTF-8 split too). */
+function expectSameInEveryChunking(doc: Buffer, reference: ReturnType<typeof read>, quick: boolean | string[]) {
+  for (let size = 1; size <= 97; size++) expect(read(doc, size, quick), `chunks of ${size}`).toEqual(reference);
+  for (const size of [256, 4093, 65_536]) expect(read(doc, size, quick), `chunks of ${size}`).toEqual(reference);
+}
+
 describe("quick path for TestResult content", () => {
   // everything XML allows inside a TestResult that the string-search tokeniser must get right
   const tricky = testResult(
@@ -53,9 +66,7 @@ describe("quick path for TestResult content", () => {
 
   it("gives saxes's lines for every construct, whatever the chunk size", () => {
     const doc = Buffer.from(tricky);
-    const reference = read(doc, doc.length, false);
-    expect(reference.error).toBeUndefined();
-    const lines = reference.lines.trim().split("\n").map((l) => JSON.parse(l));
+    const { reference, lines } = referenceOf(doc);
     expect(lines.map((l) => [l.rule_ref, l.status])).toEqual([
       ["r1", "fail"],
       ["r2", "pass"],
@@ -64,8 +75,7 @@ describe("quick path for TestResult content", () => {
     ]);
     expect(lines[0]).toMatchObject({ title: "One & only", severity: "high", finding: 'a <b> & "c" é中 <raw> & end', idents: [{ system: "a&b\tc line", value: "CCE-1" }] });
     expect(lines[1].finding).toBe("crlf line");
-    for (let size = 1; size <= 97; size++) expect(read(doc, size, true), `chunks of ${size}`).toEqual(reference);
-    for (const size of [256, 4093, 65_536]) expect(read(doc, size, true), `chunks of ${size}`).toEqual(reference);
+    expectSameInEveryChunking(doc, reference, true);
   });
 
   it("gives the same lines as saxes on the real fixtures", () => {
@@ -202,17 +212,14 @@ describe("quick path for Benchmark content (Groups, Rules, Values, a TestResult 
 
   it("gives saxes's lines, whatever the chunk size", () => {
     const doc = Buffer.from(tricky);
-    const reference = read(doc, doc.length, false);
-    expect(reference.error).toBeUndefined();
-    const lines = reference.lines.trim().split("\n").map((l) => JSON.parse(l));
+    const { reference, lines } = referenceOf(doc);
     expect(lines.map((l) => [l.rule_ref, l.status])).toEqual([
       ["r1", "fail"],
       ["r2", "pass"],
     ]);
     expect(lines[0]).toMatchObject({ title: "One & 中", description: "Set umask to 022; then a < b c <raw> & done", remediation: expect.stringContaining("do it") });
     expect(lines[1].description).toBe("one two");
-    for (let size = 1; size <= 97; size++) expect(read(doc, size, QUICK), `chunks of ${size}`).toEqual(reference);
-    for (const size of [256, 4093, 65_536]) expect(read(doc, size, QUICK), `chunks of ${size}`).toEqual(reference);
+    expectSameInEveryChunking(doc, reference, QUICK);
   });
 
   it("gives saxes's lines on the real fixtures and the bundled real scan", () => {

@@ -46,8 +46,12 @@ export interface SendRequest {
   headers?: Record<string, string>;
   /** Statuses that must not be retried for this request (e.g. 401). */
   noRetry?: ReadonlySet<number>;
-  /** Awaited before the first attempt is made (pacing): not when the receiver is down and the request is not sent. */
-  beforeFirstAttempt?: () => Promise<void>;
+  /**
+   * Awaited before the first attempt is made (pacing), given the sender's
+   * wait, which stop() cuts short: false means interrupted, and the request
+   * is not sent. Not called when the receiver is down and the request is not sent.
+   */
+  beforeFirstAttempt?: (wait: (ms: number) => Promise<boolean>) => Promise<boolean>;
 }
 
 /**
@@ -117,7 +121,7 @@ export class HttpSender {
 
   private attempt(req: SendRequest, attempt: number): Promise<Try<HttpAnswer>> {
     // a paced sender (patchmon-send) takes its turn only when a request really goes out
-    if (attempt === 1 && req.beforeFirstAttempt) return req.beforeFirstAttempt().then(() => this.post(req, attempt));
+    if (attempt === 1 && req.beforeFirstAttempt) return req.beforeFirstAttempt((ms) => this.wait(ms)).then((go) => (go ? this.post(req, attempt) : NOT_SENT));
     return this.post(req, attempt);
   }
 
@@ -241,6 +245,15 @@ export function parseHttpUrl(text: string): URL {
 }
 
 /** Resolves after `ms`. */
+/** A request whose turn never came: stopped while it waited to be paced. */
+const NOT_SENT: Try<HttpAnswer> = {
+  result: { ok: false, attempts: 0, reason: "not sent: interrupted", kind: "not sent: interrupted" },
+  ok: false,
+  contact: "unknown",
+  retryable: false,
+  kind: "not sent: interrupted",
+};
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

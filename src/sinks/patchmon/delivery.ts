@@ -1,4 +1,4 @@
-import { HttpSender, sleep } from "../../delivery/http.js";
+import { HttpSender } from "../../delivery/http.js";
 import { DELIVERED, failed, httpOutcome, type Failure, type Outcome } from "../../delivery/outcome.js";
 import { parseJsonObject } from "../../streams/ndjson.js";
 import { jsonObjectMembers, type JsonMember } from "../../streams/json-members.js";
@@ -182,7 +182,7 @@ export class PatchmonDelivery {
   private async post(body: string): Promise<Failure | null | "too-big"> {
     if (this.authFailed) return failed(`not sent: ${this.authFailed}`);
     // a request not sent (the server found down) takes no place in the minute
-    const r = await this.opts.sender.send({ body, path: this.opts.path, noRetry: new Set([401, 413]), beforeFirstAttempt: () => this.pace() });
+    const r = await this.opts.sender.send({ body, path: this.opts.path, noRetry: new Set([401, 413]), beforeFirstAttempt: (wait) => this.pace(wait) });
     if (r.ok) return null;
     if (r.status === 413 || (r.status === 400 && /Invalid JSON body/i.test(r.body ?? ""))) return "too-big";
     if (r.status === 401) {
@@ -192,14 +192,19 @@ export class PatchmonDelivery {
     return httpOutcome(r) as Failure;
   }
 
-  /** The server takes 10 submissions a minute per API id: wait rather than collect 429s. */
-  private async pace(): Promise<void> {
+  /**
+   * The server takes 10 submissions a minute per API id: wait rather than
+   * collect 429s. The wait is the sender's, which a stop (SIGTERM) cuts
+   * short: false then, and the request is not sent.
+   */
+  private async pace(wait: (ms: number) => Promise<boolean>): Promise<boolean> {
     const n = this.opts.perMinute;
-    if (n <= 0) return;
+    if (n <= 0) return true;
     const now = Date.now();
     while (this.sentAt.length && now - this.sentAt[0] >= 60_000) this.sentAt.shift();
-    if (this.sentAt.length >= n) await sleep(60_000 - (now - this.sentAt[0]));
+    if (this.sentAt.length >= n && !(await wait(60_000 - (now - this.sentAt[0])))) return false;
     this.sentAt.push(Date.now());
+    return true;
   }
 }
 
