@@ -115,6 +115,25 @@ describe("faults", () => {
     expect(s.lines.some((l) => l.includes(`[error] j: action ${id} given up: its results could not be fetched within 1m`))).toBe(true);
   });
 
+  it("a launch the runner could not record (killed between the API's 202 and the in-flight write) is said and kept, not lost silently", async () => {
+    const s = await setUp();
+    const t0 = s.clock.now();
+    await s.step(t0 + 30_000);
+    // a launch that was recorded leaves no note behind
+    expect(api!.actions.length).toBe(1);
+    const jobDir = join(s.dir.root, "runners/j");
+    const notes = () => readdirSync(jobDir).filter((f) => f.startsWith(".launching-"));
+    expect(notes()).toEqual([]);
+    // what a kill -9 between the two leaves: the note of a process that is gone
+    writeFileSync(join(jobDir, ".launching-1700000000000-999999999.json"), JSON.stringify({ job: "j", name: "mig-runner: j", validfrom: "2023-11-14T22:13:20Z", expireafter: "2023-11-14T22:13:30Z", pid: 999_999_999 }));
+    await s.step(t0 + 30_000 + 5 * 60_000);
+    const line = s.lines.find((l) => l.includes("recording it in flight"));
+    expect(line).toMatch(/\[error\] j: the runner stopped between sending action "mig-runner: j" valid from 2023-11-14T22:13:20Z, expiring 2023-11-14T22:13:30Z to the API and recording it in flight/);
+    expect(notes()).toEqual([]);
+    expect(readFileSync(join(s.dir.root, "runners/j/failed/launching-1700000000000-999999999.reason"), "utf8")).toMatch(/may be running in MIG with nobody fetching its results/);
+    expect(existsSync(join(s.dir.root, "runners/j/failed/launching-1700000000000-999999999.json"))).toBe(true);
+  });
+
   it("a plugin that hangs is stopped at plugintimeout, its stderr is logged with the job and action id, and it runs again later", async () => {
     let started: () => void = () => undefined;
     const s = await setUp({

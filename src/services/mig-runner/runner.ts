@@ -15,6 +15,7 @@
  * (the results file is kept) up to `pluginretries` times.
  */
 import { join } from "node:path";
+import { processAlive } from "../../util/process-alive.js";
 import { readFile } from "node:fs/promises";
 import { PipeError } from "../../errors.js";
 import { goIdString } from "../../util/go-json.js";
@@ -200,6 +201,7 @@ export class MigRunner {
 
   /** Takes up in-flight records not followed yet (left by a previous run of this or the Go runner). */
   private async scanInflight(): Promise<void> {
+    await this.reportUnrecordedLaunches();
     const { records, unreadable } = await this.store.listInflight();
     for (const r of records) {
       if (this.tracked.has(`${r.job}/${goIdString(r.id)}`)) continue;
@@ -210,6 +212,22 @@ export class MigRunner {
       if (this.badInflight.has(u.file)) continue;
       this.badInflight.add(u.file);
       this.log.log("err", `cannot read in-flight record ${u.file}: ${u.reason} (left where it is)`);
+    }
+  }
+
+  /**
+   * Launch notes of processes that are gone: each may be an action running in
+   * MIG that no in-flight record follows. Said loudly, with what finds it,
+   * and kept in failed/; never dropped silently.
+   */
+  private async reportUnrecordedLaunches(): Promise<void> {
+    for (const { job, file, note } of await this.store.listLaunching()) {
+      // ours (a launch under way now) or a live run-once's beside us
+      if (note && (note.pid === process.pid || processAlive(note.pid))) continue;
+      const what = note ? `action "${note.name}" valid from ${note.validfrom}, expiring ${note.expireafter}` : `an action (unreadable note ${file})`;
+      const reason = `the runner stopped between sending ${what} to the API and recording it in flight: it may be running in MIG with nobody fetching its results; find it in MIG by that name and time (e.g. mig action search) and fetch its results by hand`;
+      const kept = await this.store.parkLaunching(job, file, reason);
+      this.log.log("err", `${job}: ${reason} (note kept in ${kept})`);
     }
   }
 
@@ -246,8 +264,21 @@ export class MigRunner {
     const api = this.api!;
     const action = await readAction(join(job.dir, "action.json"));
     const ready = await prepareLaunch(action, { job: job.name, now: this.clock.now(), expiryMs: job.config.expiryMs, signer: this.signer! });
-    const created = await api.createAction(ready);
-    if (!created.id) throw new Error("the API answered without an action id");
+    // a kill between the API's answer and the in-flight record would lose the action silently: the note says it
+    const note = job.config.sendOnly
+      ? null
+      : await this.store.writeLaunching(job.name, { job: job.name, name: ready.name, validfrom: ready.validfrom, expireafter: ready.expireafter, pid: process.pid });
+    let created: Awaited<ReturnType<MigApi["createAction"]>>;
+    try {
+      created = await api.createAction(ready);
+    } catch (err) {
+      if (note) await this.store.clearLaunching(note);
+      throw err;
+    }
+    if (!created.id) {
+      if (note) await this.store.clearLaunching(note);
+      throw new Error("the API answered without an action id");
+    }
     // the API's copy is what the Go runner keeps; its dates if it has them
     if (!Date.parse(created.expireafter) || created.expireafter.startsWith("0001-")) created.expireafter = ready.expireafter;
     const id = goIdString(created.id);
@@ -255,6 +286,7 @@ export class MigRunner {
     if (job.config.sendOnly) return null;
     const result: RunnerResult = { action: created, commands: null, name: job.name, plugin: job.config.plugin };
     const file = await this.store.writeInflight(result);
+    if (note) await this.store.clearLaunching(note);
     this.log.log("debug", `${job.name}: action marked as inflight: ${file}`, id);
     return this.track(result);
   }

@@ -24,6 +24,17 @@ export interface InflightRecord {
   result: RunnerResult;
 }
 
+/** What a launch note holds: enough to find the action in MIG by hand. */
+export interface LaunchNote {
+  job: string;
+  name: string;
+  validfrom: string;
+  expireafter: string;
+  pid: number;
+}
+
+const LAUNCHING = ".launching-";
+
 export const idName = (id: number) => `${goIdString(id)}.json`;
 
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10).replace(/-/g, "");
@@ -103,6 +114,49 @@ export class Store {
   /** Done: the in-flight record goes. */
   async complete(job: string, id: number): Promise<void> {
     await rm(this.inflightFile(job, id), { force: true });
+  }
+
+  /**
+   * Written durably before an action is sent to the API and removed once it
+   * is recorded in flight (or the API refused it). One left behind says the
+   * runner stopped between the two (kill -9, power cut): the action may be
+   * running in MIG with nobody fetching its results.
+   */
+  async writeLaunching(job: string, note: LaunchNote): Promise<string> {
+    // a dot file beside the lock files: the job directory keeps the Go runner's layout
+    await mkdir(this.jobDir(job), { recursive: true });
+    return writeFileDurably(this.jobDir(job), `${LAUNCHING}${Date.parse(note.validfrom) || 0}-${process.pid}.json`, `${JSON.stringify(note)}\n`);
+  }
+
+  async clearLaunching(file: string): Promise<void> {
+    await rm(file, { force: true });
+  }
+
+  /** Launch notes left by an earlier process, with the job each is in. */
+  async listLaunching(): Promise<{ job: string; file: string; note: LaunchNote | null }[]> {
+    if (!existsSync(this.runnersDir)) return [];
+    const found: { job: string; file: string; note: LaunchNote | null }[] = [];
+    for (const job of readdirSync(this.runnersDir).sort()) {
+      const dir = this.jobDir(job);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names.sort()) {
+        if (!name.startsWith(LAUNCHING) || !name.endsWith(".json")) continue;
+        const file = join(dir, name);
+        const note = await readFile(file, "utf8").then((t) => JSON.parse(t) as LaunchNote, () => null);
+        found.push({ job, file, note });
+      }
+    }
+    return found;
+  }
+
+  /** A launch note said and dealt with: kept in failed/ with the reason, for a person to look at. */
+  async parkLaunching(job: string, file: string, reason: string): Promise<string> {
+    const dir = join(this.jobDir(job), "failed");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const target = join(dir, file.split("/").pop()!.slice(1));
+    await rename(file, target);
+    await writeFile(`${target.slice(0, -".json".length)}.reason`, `${reason}\n`);
+    return target;
   }
 
   /** Given up: the in-flight record moves to failed/, with the reason beside it. */
