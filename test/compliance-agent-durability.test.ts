@@ -1,19 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StandInServer, scanKey, type UploadStage } from "./helpers/patchmon-server.js";
-import { FAKE_PROFILE, agentHome, scanOnce, startAgent, started, type RunningAgent } from "./helpers/agent.js";
+import { FAKE_PROFILE, agentHome, scanOnce, startAgent, started, stoppedAfterEach, type RunningAgent } from "./helpers/agent.js";
 import { seeded } from "./helpers/seeded.js";
 
-const servers: StandInServer[] = [];
-const agents: RunningAgent[] = [];
-afterEach(async () => {
-  for (const a of agents.splice(0)) {
-    a.child.kill("SIGKILL");
-    await a.exited;
-  }
-  for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
-});
+const { servers, agents } = stoppedAfterEach();
 
 function agent(...args: Parameters<typeof startAgent>): RunningAgent {
   const a = startAgent(...args);

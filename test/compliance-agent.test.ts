@@ -1,23 +1,15 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { createReadStream, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { StandInServer } from "./helpers/patchmon-server.js";
-import { FAKE_PROFILE, agentHome, startAgent, started, type RunningAgent } from "./helpers/agent.js";
+import { FAKE_PROFILE, agentHome, startAgent, started, stoppedAfterEach, type RunningAgent } from "./helpers/agent.js";
 import { complianceHash } from "../src/services/agent/hash.js";
 import { sh, shAsync } from "./helpers/run.js";
 import { BIN, FIXTURES, ROOT } from "./helpers/paths.js";
 import { dockerbenchToRules } from "../src/commands/dockerbench2rules.js";
 
-const servers: StandInServer[] = [];
-const agents: RunningAgent[] = [];
-afterEach(async () => {
-  for (const a of agents.splice(0)) {
-    a.child.kill("SIGKILL");
-    await a.exited;
-  }
-  for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
-});
+const { servers, agents } = stoppedAfterEach();
 
 async function server(opts: ConstructorParameters<typeof StandInServer>[0] = {}): Promise<StandInServer> {
   const s = await new StandInServer(opts).start();

@@ -1,3 +1,4 @@
+import { afterEach } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -104,4 +105,18 @@ export function started(a: RunningAgent, s: StandInServer): Promise<boolean> {
     if (a.child.exitCode !== null) throw new Error(`the agent exited: ${a.log()}`);
     return a.log().includes("compliance-agent: started:");
   });
+}
+
+/** The agents and stand-in servers a test file starts: killed and stopped after each test. */
+export function stoppedAfterEach(): { servers: StandInServer[]; agents: RunningAgent[] } {
+  const servers: StandInServer[] = [];
+  const agents: RunningAgent[] = [];
+  afterEach(async () => {
+    for (const a of agents.splice(0)) {
+      a.child.kill("SIGKILL");
+      await a.exited;
+    }
+    for (const s of servers.splice(0)) await s.stop().catch(() => undefined);
+  });
+  return { servers, agents };
 }
