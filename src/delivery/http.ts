@@ -8,11 +8,19 @@ import { Circuit, DEFAULT_OUTAGE, sendWithRetries, type OutageSettings, type Sch
 export type { TlsOptions };
 
 // undici's index loads all of undici (fetch, WebSocket, caches, mocks): ~8 MB of a sender's memory,
-// when it needs a connection pool and the header parser (their paths are undici 7's: check them when
-// undici's major version changes; a wrong one fails every sender's tests at once)
+// when it needs a connection pool and the header parser. Their files are undici 7's; should a release
+// move them, the index is loaded instead (the same pieces, the memory back).
 const require = createRequire(import.meta.url);
-const Pool = require("undici/lib/dispatcher/pool.js") as typeof UndiciPool;
-const { parseHeaders } = require("undici/lib/core/util.js") as { parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> };
+function undiciPart<T>(file: string, fromIndex: (undici: Record<string, unknown>) => T): T {
+  try {
+    return require(file) as T;
+  } catch {
+    return fromIndex(require("undici") as Record<string, unknown>);
+  }
+}
+const Pool = undiciPart<typeof UndiciPool>("undici/lib/dispatcher/pool.js", (u) => u.Pool as typeof UndiciPool);
+type HeaderParser = { parseHeaders(raw: Buffer[]): Record<string, string | string[] | undefined> };
+const { parseHeaders } = undiciPart<HeaderParser>("undici/lib/core/util.js", (u) => u.util as HeaderParser);
 
 export interface HttpSenderOptions {
   url: string;
