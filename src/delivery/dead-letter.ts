@@ -127,8 +127,25 @@ export class DeadLetterFile {
   }
 }
 
+/** Where a dead-letter line's first key is (any order, any spacing): only such lines are parsed. */
+const DEAD_LETTER_START = /^\s*\{\s*"(?:dead_letter|line)"\s*:/;
+
+/**
+ * A line as read, or the original line when it is a dead-letter line (a
+ * replay). Only a line that starts like one is parsed here; the others
+ * would otherwise be parsed twice, here and by the command.
+ */
+export function originalLine(raw: string): string {
+  if (!DEAD_LETTER_START.test(raw)) return raw;
+  try {
+    return unwrapDeadLetter(JSON.parse(raw)) ?? raw;
+  } catch {
+    return raw; // not JSON: the command's own parsing says so
+  }
+}
+
 /** The original line if `parsed` is a dead-letter entry, else undefined. */
-export function unwrapDeadLetter(parsed: unknown): string | undefined {
+function unwrapDeadLetter(parsed: unknown): string | undefined {
   if (parsed === null || typeof parsed !== "object") return undefined;
   const o = parsed as Partial<DeadLetterLine>;
   if (typeof o.line === "string" && o.dead_letter && typeof o.dead_letter === "object" && Object.keys(o).length === 2) return o.line;

@@ -1,6 +1,6 @@
 import { readLines } from "../streams/lines.js";
 import type { NamedInput } from "../streams/input.js";
-import { DeadLetterFile, unwrapDeadLetter } from "./dead-letter.js";
+import { DeadLetterFile, originalLine } from "./dead-letter.js";
 import { failed, type Outcome } from "./outcome.js";
 import { Spool, type SpoolId, type SpoolStats, type SpoolWarning } from "./spool.js";
 
@@ -326,19 +326,6 @@ function orStop<R>(stop: AbortSignal, p: Promise<R>): Promise<R | "stop"> {
     else stop.addEventListener("abort", onAbort, { once: true });
     p.then(resolve, reject).finally(() => stop.removeEventListener("abort", onAbort));
   });
-}
-
-/** Where a dead-letter line's first key is (any order, any spacing): only such lines are parsed here. */
-const DEAD_LETTER_START = /^\s*\{\s*"(?:dead_letter|line)"\s*:/;
-
-/** The line itself, or the original line when it is a dead-letter line. */
-function originalLine(raw: string): string {
-  if (!DEAD_LETTER_START.test(raw)) return raw;
-  try {
-    return unwrapDeadLetter(JSON.parse(raw)) ?? raw;
-  } catch {
-    return raw; // not JSON: prepare() says so
-  }
 }
 
 /** A spool record: `RECORD<TAB>"SOURCE"<TAB>LINE` (the source as a JSON string, which holds no raw tab; the line as it is). */
