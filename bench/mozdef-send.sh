@@ -6,6 +6,7 @@
 # figure); batched stays >= 50 000 events/s.
 # Spool rows (issue 13): --spool beside without, --batch 500, same receiver: >= 50 % of the unspooled
 # rate, and memory flat from 100k to 1M events.
+# Real-shaped rows: the same unbatched and batched targets on the MozDef events runner-compliance really posted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=bench/data
@@ -15,6 +16,15 @@ if [ ! -s "$events" ]; then
   echo "generating 1 000 000 events (once; kept in $data)..." >&2
   node -e 'const o=[];for(let i=0;i<1e6;i++){o.push(JSON.stringify({summary:`bench event ${i}`,category:"compliance-bench",severity:"info",tags:["bench"],details:{seq:i,host:`web-${i%300}.example.net`}}));if(o.length===1e4){process.stdout.write(o.join("\n")+"\n");o.length=0}}' > "$events"
 fi
+# real-shaped events: the MozDef events runner-compliance really posted (~0.9 KB each, ../shared/fixtures),
+# each made distinct by a number in its summary; the small synthetic events (~0.17 KB) stay as the first rows
+fixtures="${COMPLIANCE_FIXTURES:-$(pwd)/../shared/fixtures}"
+real_events="$data/events-real.1m.ndjson"
+if [ ! -s "$real_events" ]; then
+  echo "generating 1 000 000 real-shaped events (once; kept in $data)..." >&2
+  node -e 'const fs=require("fs");const bodies=fs.readFileSync(process.argv[1],"utf8").trim().split("\n").map(l=>JSON.parse(JSON.parse(l).body));const o=[];for(let i=0;i<1e6;i++){const e=bodies[i%bodies.length];o.push(JSON.stringify({...e,summary:`${e.summary} #${i}`}));if(o.length===1e4){process.stdout.write(o.join("\n")+"\n");o.length=0}}' "$fixtures/mig/runner-compliance.mozdef-posts.captured.ndjson" > "$real_events"
+fi
+head -n 200000 "$real_events" > "$data/events-real.200k.ndjson"
 head -n 200000 "$events" > "$data/events.200k.ndjson"
 head -n 100000 "$events" > "$data/events.100k.ndjson"
 head -n 20000 "$events" > "$data/events.20k.ndjson"
@@ -66,6 +76,16 @@ verdict=met; (( $(echo "$worst < 50000" | bc -l) )) && { verdict=MISSED; fail=1;
 printf '  target: batched stays >= 50000 events/s, --concurrency 1 and 16, 1M events (got %.0f and %.0f): %s\n' "$batched1" "$batched16" "$verdict"
 verdict=met; (( big_mb * 10 > small_mb * 13 )) && { verdict=MISSED; fail=1; }
 printf '  target: memory flat, 1M events vs 100k (got %d MB vs %d MB): %s\n' "$big_mb" "$small_mb" "$verdict"
+
+echo "real-shaped events (the captured runner-compliance posts, ~0.9 KB each):"
+run "mozdef-send --concurrency 16 (200k, real-shaped)" 200000 bin/mozdef-send --url "$base/events" --concurrency 16 --dead-letter "$dl/d" "$data/events-real.200k.ndjson"
+real_unbatched=$last_rate
+verdict=met; (( $(echo "$real_unbatched < 15000" | bc -l) )) && { verdict=MISSED; fail=1; }
+printf '  target: >= 15000 events/s unbatched, --concurrency 16, real-shaped events (got %.0f): %s\n' "$real_unbatched" "$verdict"
+run "mozdef-send --batch 500 --concurrency 16 (1M, real-shaped)" 1000000 bin/mozdef-send --url "$base/_bulk" --batch 500 --concurrency 16 --dead-letter "$dl/d" "$real_events"
+real_batched=$last_rate
+verdict=met; (( $(echo "$real_batched < 50000" | bc -l) )) && { verdict=MISSED; fail=1; }
+printf '  target: batched >= 50000 events/s, --concurrency 16, real-shaped events (got %.0f): %s\n' "$real_batched" "$verdict"
 
 spool=$(mktemp -d)
 run "mozdef-send --batch 500 --concurrency 16 --spool (100k)" 100000 bin/mozdef-send --url "$base/_bulk" --batch 500 --concurrency 16 --spool "$spool/s" --dead-letter "$dl/d" "$data/events.100k.ndjson"
