@@ -74,14 +74,18 @@ export class ByteLines {
     this.start = this.length;
   }
 
-  /** Moves the untaken bytes to a new block with room for `needed` more. */
+  /**
+   * Ends the block's current part and starts a new block with room for
+   * `needed` more bytes. The untaken bytes stay where they are, as a part:
+   * moving them into a bigger block copied each input chunk's lines up to
+   * twice more (measured on a real Ubuntu 22.04 CIS scan, output 16x its
+   * input: ~5 % of the run in that copy, plus the GC work of the big blocks).
+   */
   private grow(needed: number): void {
-    const pending = this.length - this.start;
-    const next = Buffer.allocUnsafe(Math.max(BLOCK, 2 * (pending + needed)));
-    this.buffer.copy(next, 0, this.start, this.length);
-    this.buffer = next;
+    this.cut();
+    this.buffer = Buffer.allocUnsafe(Math.max(BLOCK, needed));
     this.start = 0;
-    this.length = pending;
+    this.length = 0;
   }
 }
 
