@@ -1,4 +1,7 @@
 // Builds the benchmark inputs from real files, each at least TARGET_MB, written in pieces (flat memory):
+// - rule-heavy-cis: a real Ubuntu 22.04 CIS Level 2 Server scan's rule-results (bench/real, made by
+//   bench/make-ubuntu-cis-scan.sh) repeated inside its TestResult: output lines average ~10 KB and the
+//   output is ~16x the input (273 of its 592 rule-results are in the profile). The most demanding row.
 // - rule-heavy-real: the bundled real Debian 11 scan's rule-results repeated inside its TestResult. Its
 //   Benchmark is a real SSG one whose Rules carry full descriptions, rationales and fixes, so output lines
 //   average ~6.4 KB, the shape of real SSG scans (a real Ubuntu 22.04 CIS scan: ~10 KB). The primary row.
@@ -8,7 +11,7 @@ import { openSync, writeSync, closeSync, readFileSync, existsSync, statSync } fr
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 
-const [, , outDir, fixtures, bundledArf] = process.argv;
+const [, , outDir, fixtures, bundledArf, cisArf] = process.argv;
 const TARGET = Number(process.env.TARGET_MB ?? 320) * 1024 * 1024;
 
 /** Writes text with the part between `from` and `to` (exclusive) repeated until the file reaches TARGET. */
@@ -27,6 +30,9 @@ function build(name, text, from, to) {
 
 const firefox = readFileSync(join(fixtures, "xccdf/foreman_openscap__arf_report_firefox.xml"), "utf8");
 console.log(build("rule-heavy.arf.xml", firefox, firefox.indexOf("<rule-result "), firefox.lastIndexOf("</rule-result>") + "</rule-result>".length));
+
+const cis = gunzipSync(readFileSync(cisArf)).toString("utf8");
+console.log(build("rule-heavy-cis.arf.xml", cis, cis.indexOf("<rule-result "), cis.lastIndexOf("</rule-result>") + "</rule-result>".length));
 
 const stdout = gunzipSync(readFileSync(bundledArf)).toString("utf8");
 const end = "</arf:asset-report-collection>";
