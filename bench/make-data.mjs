@@ -1,6 +1,6 @@
 // Builds the benchmark inputs from real files, each at least TARGET_MB, written in pieces (flat memory):
-// - rule-heavy-cis: a real Ubuntu 22.04 CIS Level 2 Server scan's rule-results (bench/real, made by
-//   bench/make-ubuntu-cis-scan.sh) repeated inside its TestResult: output lines average ~10 KB and the
+// - rule-heavy-cis: a real Ubuntu 22.04 CIS Level 2 Server scan's rule-results (test/data, made by
+//   test/data/ubuntu2204-cis-level2-server.sh) repeated inside its TestResult: output lines average ~10 KB and the
 //   output is ~16x the input (273 of its 592 rule-results are in the profile). The most demanding row.
 // - rule-heavy-real: the bundled real Debian 11 scan's rule-results repeated inside its TestResult. Its
 //   Benchmark is a real SSG one whose Rules carry full descriptions, rationales and fixes, so output lines

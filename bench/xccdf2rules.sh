@@ -19,7 +19,7 @@ mkdir -p "$data"
 fixtures="${COMPLIANCE_FIXTURES:-$(pwd)/../shared/fixtures}"
 python=/usr/bin/python3   # Debian's python3, where python3-lxml is installed
 bundled=examples/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz
-cis=bench/real/ubuntu2204-cis-level2-server.arf.xml.gz   # bench/make-ubuntu-cis-scan.sh made it
+cis=test/data/ubuntu2204-cis-level2-server.arf.gz   # test/data/ubuntu2204-cis-level2-server.sh made it
 
 echo "generating inputs (once; kept in $data)..." >&2
 mapfile -t files < <(node bench/make-data.mjs "$data" "$fixtures" "$bundled" "$cis")

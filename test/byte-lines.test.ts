@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ByteLines, utf8 } from "../src/streams/byte-lines.js";
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from "./helpers/seeded.js";
 
 describe("ByteLines", () => {
   it("hands out every line written, in order, across full blocks, shared pieces, takes and discards", () => {

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Makes bench/real/ubuntu2204-cis-level2-server.arf.xml.gz: a real OpenSCAP scan with the SCAP Security
+# Makes test/data/ubuntu2204-cis-level2-server.arf.gz: a real OpenSCAP scan with the SCAP Security
 # Guide's "CIS Ubuntu 22.04 Level 2 Server" profile (Debian's openscap-scanner 1.3.7 and ssg-debderived
 # 0.1.65), the shape a real Ubuntu CIS scan has: its output lines average ~10 KB (each carries its Rule's
 # description, rationale, remediation and references), where the bundled Debian 11 scan's average 6.4 KB.
+# Used by the tests (test/xccdf-ubuntu-cis.test.ts) and the benchmarks (bench/make-data.mjs).
 # The content applies only on Ubuntu 22.04: its platform check reads /etc/lsb-release, so the scan runs in
 # a private mount namespace where an overlay of /etc holds one (nothing outside the namespace changes).
 # Needs root (unshare -m, mount) and takes ~2 minutes. Output: the ARF oscap wrote, gzipped.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-out=bench/real/ubuntu2204-cis-level2-server.arf.xml.gz
+cd "$(dirname "$0")/../.."
+out=test/data/ubuntu2204-cis-level2-server.arf.gz
 content=/usr/share/xml/scap/ssg/content/ssg-ubuntu2204-ds.xml
 profile=xccdf_org.ssgproject.content_profile_cis_level2_server
 [ -r "$content" ] || { echo "$0: $content missing: apt-get install openscap-scanner ssg-debderived" >&2; exit 1; }
