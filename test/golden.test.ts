@@ -23,14 +23,7 @@ describe("golden cases", () => {
   for (const name of cases) {
     it(name, () => {
       const dir = join(GOLDEN, name);
-      const inputFile = join(dir, "input");
-      const result = spawnSync("bash", ["cmd"], {
-        cwd: dir,
-        input: existsSync(inputFile) ? readFileSync(inputFile) : "",
-        env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, FIXTURES, TZ: "UTC", LC_ALL: "C" },
-        maxBuffer: 256 * 1024 * 1024,
-      });
-      const actual = { stdout: result.stdout.toString(), stderr: result.stderr.toString(), exitCode: `${result.status}\n` };
+      const actual = run(dir);
       if (update) {
         writeFileSync(join(dir, "expected.stdout"), actual.stdout);
         writeFileSync(join(dir, "expected.exitCode"), actual.exitCode);
@@ -48,4 +41,28 @@ describe("golden cases", () => {
       }
     });
   }
+
+  // bin/xccdf2rules runs a plain command line from its bundle (scripts/build-bundle.mjs): the same
+  // cases through dist's modules must give the same bytes
+  for (const name of cases.filter((c) => c.startsWith("xccdf2rules--"))) {
+    it(`${name}, through dist's modules`, () => {
+      const dir = join(GOLDEN, name);
+      const actual = run(dir, { COMPLIANCE_PIPES_NO_BUNDLE: "1" });
+      const expected = (file: string) => readFileSync(join(dir, file), "utf8");
+      expect(actual.exitCode, `exit code; stderr: ${actual.stderr}`).toBe(expected("expected.exitCode"));
+      expect(actual.stdout).toBe(expected("expected.stdout"));
+      if (existsSync(join(dir, "expected.stderr"))) expect(actual.stderr).toBe(expected("expected.stderr"));
+    });
+  }
 });
+
+function run(dir: string, env: Record<string, string> = {}) {
+  const inputFile = join(dir, "input");
+  const result = spawnSync("bash", ["cmd"], {
+    cwd: dir,
+    input: existsSync(inputFile) ? readFileSync(inputFile) : "",
+    env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, FIXTURES, TZ: "UTC", LC_ALL: "C", ...env },
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { stdout: result.stdout.toString(), stderr: result.stderr.toString(), exitCode: `${result.status}\n` };
+}
