@@ -33,7 +33,7 @@ export const spec: CommandSpec<Args> = {
         alias: "j",
         type: "number",
         default: defaults.jobs,
-        describe: "threads reading a large TestResult's rule-results side by side; 2 is ~35% faster on a rule-heavy report, at ~50 MB more peak RSS; a batch holding a rule-result that waits for evidence is read on the main thread",
+        describe: "threads reading a large TestResult's rule-results side by side; measured on 2 cores, 2 is no faster than 1 on the benchmark's reports (one thread's quick path keeps up), at 15-30 MB more peak RSS; a batch holding a rule-result that waits for evidence is read on the main thread",
       })
       .option("evidence", {
         type: "string",

@@ -34,9 +34,9 @@ export interface XccdfToRulesOptions {
 }
 
 /**
- * One thread by default: a second one reads a rule-heavy report ~35% faster
- * but its V8 heap takes peak RSS from ~65 MB to ~115 MB, over the 100 MB that
- * a tool run on every host of a fleet is allowed.
+ * One thread by default: since the quick path, a second one reads none of the
+ * benchmark's reports faster (npm run bench, 2 cores), and its V8 heap adds
+ * 15-30 MB of peak RSS.
  */
 export const DEFAULT_JOBS = 1;
 const BATCH_CHARS = 32 * 1024;
