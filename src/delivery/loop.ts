@@ -135,16 +135,23 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
     unit = [];
     while (inflight.size >= opts.concurrency) await new Promise<void>((wake) => slotWaiters.push(wake));
     if (broken) throw broken.error;
-    const p: Promise<void> = dispatch(entries)
-      .catch((error: unknown) => void (broken ??= { error }))
-      .finally(() => {
-        inflight.delete(p);
-        slotWaiters.shift()?.();
-      });
+    start(entries);
+  }
+
+  function start(entries: Entry<T>[]) {
+    const settled = () => {
+      inflight.delete(p);
+      slotWaiters.shift()?.();
+    };
+    const p: Promise<void> = dispatch(entries).then(settled, (error: unknown) => {
+      broken ??= { error };
+      settled();
+    });
     inflight.add(p);
   }
 
-  const take = async ({ raw, where, id }: Taken) => {
+  // a unit is started at once when a slot is free: no promise for the record, which is most of them unbatched
+  const take = ({ raw, where, id }: Taken): Promise<void> | undefined => {
     const line = originalLine(raw);
     let item: T | null;
     try {
@@ -162,13 +169,21 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
       return;
     }
     unit.push({ line, where, item, id });
-    if (unit.length >= opts.unitSize) await flush();
+    if (unit.length < opts.unitSize) return;
+    if (inflight.size >= opts.concurrency || broken) return flush();
+    start(unit);
+    unit = [];
   };
 
   let failure: unknown;
   try {
     if (spool) await readThroughSpool(spool);
-    else for await (const t of readInputs(opts, stats, (line, where, reason) => bury(line, where, reason))) await take(t);
+    else {
+      for await (const t of readInputs(opts, stats, (line, where, reason) => bury(line, where, reason))) {
+        const waiting = take(t);
+        if (waiting) await waiting;
+      }
+    }
   } catch (err) {
     failure = err;
   }
