@@ -135,23 +135,16 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
     unit = [];
     while (inflight.size >= opts.concurrency) await new Promise<void>((wake) => slotWaiters.push(wake));
     if (broken) throw broken.error;
-    start(entries);
-  }
-
-  function start(entries: Entry<T>[]) {
-    const settled = () => {
-      inflight.delete(p);
-      slotWaiters.shift()?.();
-    };
-    const p: Promise<void> = dispatch(entries).then(settled, (error: unknown) => {
-      broken ??= { error };
-      settled();
-    });
+    const p: Promise<void> = dispatch(entries)
+      .catch((error: unknown) => void (broken ??= { error }))
+      .finally(() => {
+        inflight.delete(p);
+        slotWaiters.shift()?.();
+      });
     inflight.add(p);
   }
 
-  // a unit is started at once when a slot is free: no promise for the record, which is most of them unbatched
-  const take = ({ raw, where, id }: Taken): Promise<void> | undefined => {
+  const take = async ({ raw, where, id }: Taken) => {
     const line = originalLine(raw);
     let item: T | null;
     try {
@@ -169,21 +162,13 @@ export async function runDeliveryLoop<T>(opts: DeliveryLoopOptions<T>): Promise<
       return;
     }
     unit.push({ line, where, item, id });
-    if (unit.length < opts.unitSize) return;
-    if (inflight.size >= opts.concurrency || broken) return flush();
-    start(unit);
-    unit = [];
+    if (unit.length >= opts.unitSize) await flush();
   };
 
   let failure: unknown;
   try {
     if (spool) await readThroughSpool(spool);
-    else {
-      for await (const t of readInputs(opts, stats, (line, where, reason) => bury(line, where, reason))) {
-        const waiting = take(t);
-        if (waiting) await waiting;
-      }
-    }
+    else for await (const t of readInputs(opts, stats, (line, where, reason) => bury(line, where, reason))) await take(t);
   } catch (err) {
     failure = err;
   }
