@@ -122,7 +122,7 @@ export function ruleSummary(r: RuleResult): string {
  * Throws with the reason when it cannot be sent.
  */
 export function lineToDocument(line: string, opts: RecordContext & { kind?: RecordKind; hostname: string }): Json | null {
-  return lineToEvent(line, opts)?.doc ?? null;
+  return lineToRecordAndDocument(line, opts)?.doc ?? null;
 }
 
 /**
@@ -132,11 +132,17 @@ export function lineToDocument(line: string, opts: RecordContext & { kind?: Reco
  * else the document written out.
  */
 export function lineToEvent(line: string, opts: RecordContext & { kind?: RecordKind; hostname: string }): { doc: Json; body: string } | null {
+  const read = lineToRecordAndDocument(line, opts);
+  if (!read) return null;
+  const { record, doc } = read;
+  return { doc, body: sameMembers(doc, record) && isGoJsonOf(line, record) ? line : goJson(doc) };
+}
+
+function lineToRecordAndDocument(line: string, opts: RecordContext & { kind?: RecordKind; hostname: string }): { record: Json; doc: Json } | null {
   const record = parseJsonObject(line);
   const kind = opts.kind ?? detectKind(record);
   if (!opts.includeNotApplicable && isNotApplicable(record, kind)) return null;
-  const doc = recordToMessage(record, kind, opts).build({ hostname: opts.hostname });
-  return { doc, body: sameMembers(doc, record) && isGoJsonOf(line, record) ? line : goJson(doc) };
+  return { record, doc: recordToMessage(record, kind, opts).build({ hostname: opts.hostname }) };
 }
 
 /** Whether `a` and `b` have the same keys in the same order, with the same values (objects: the same ones): written the same. */
