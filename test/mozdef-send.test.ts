@@ -190,6 +190,25 @@ describe("mozdef-send over HTTP against a real server", () => {
     expect(bad.stderr.split("\n")[0]).toMatch(/only MozDef's \/_bulk endpoint accepts/);
   });
 
+  it("--batch posts the very bytes it posts one event at a time, in one JSON array", async () => {
+    server = await startServer();
+    const captured = readFileSync(join(MIG, "runner-compliance.mozdef-posts.captured.ndjson"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as Received).body);
+    const odd = [{ timestamp: "2026-12-03T10:00:00Z", summary: "naïve <café> & 𝄞 \u2028", details: { n: -0, f: 1.5e300, s: "a\"b\\c\u0001" } }, { timestamp: "2026-12-03T10:00:00Z", summary: "x", "1": "index-like key", details: {} }].map((o) => JSON.stringify(o));
+    const input = [...captured, ...odd].join("\n") + "\n";
+    const one = await shAsync(`mozdef-send --url ${server.url}/_bulk --concurrency 1`, { input });
+    expect(one.status, one.stderr).toBe(0);
+    const singles = server.accepted.map((q) => q.body);
+    expect(singles.slice(0, captured.length)).toEqual(captured); // a full event goes out as it came
+    server.accepted.length = 0;
+    const batched = await shAsync(`mozdef-send --url ${server.url}/_bulk --batch 4 --concurrency 1`, { input });
+    expect(batched.status, batched.stderr).toBe(0);
+    expect(server.accepted.length).toBe(Math.ceil(singles.length / 4));
+    // the events without a processid get each run's own
+    const samePid = (body: string) => body.replace(/"processid":\d+/g, '"processid":0');
+    expect(samePid(server.accepted.map((q) => q.body.slice(1, -1)).join(","))).toBe(samePid(singles.join(",")));
+    expect(server.accepted.every((q) => q.body.startsWith("[{") && q.body.endsWith("}]"))).toBe(true);
+  });
+
   it("wraps a bare compliance item byte for byte as MIG's plugin posted it", async () => {
     server = await startServer();
     const captured = readFileSync(join(MIG, "runner-compliance.mozdef-posts.captured.ndjson"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Received);

@@ -5,9 +5,8 @@ import { checkSenderArgs, printTo, runSender, senderOptions, type SenderArgs } f
 import { SERVERS, syslogOption, syslogSenderOptions, syslogStatsNote } from "../cli/syslog-options.js";
 import { Deliverer, type DelivererOptions } from "../sinks/mozdef/deliver.js";
 import { parseHttpUrl } from "../delivery/http.js";
-import { goJson } from "../util/go-json.js";
 import { DELIVERED } from "../delivery/outcome.js";
-import { lineToDocument, RECORD_KINDS, type RecordKind } from "../sinks/mozdef/records.js";
+import { lineToEvent, RECORD_KINDS, type RecordKind } from "../sinks/mozdef/records.js";
 import { resolveFqdn } from "../sinks/mozdef/host.js";
 import type { SyslogStyle } from "../sinks/mozdef/syslog-line.js";
 import type { SyslogFormat } from "../sinks/syslog/format.js";
@@ -102,9 +101,9 @@ export const spec: CommandSpec<Args> = {
       },
       {
         prepare: (line) => {
-          const doc = lineToDocument(line, docOpts);
-          if (!doc) return null;
-          const body = goJson(doc); // serialised once: sized here, sent as it is
+          const event = lineToEvent(line, docOpts);
+          if (!event) return null;
+          const { doc, body } = event; // serialised once: sized here, sent as it is
           const size = Buffer.byteLength(body);
           if (size > args["max-size"]) throw new Error(`event of ${size} bytes is over --max-size ${args["max-size"]}`);
           return keepDoc ? { doc, body } : { body };

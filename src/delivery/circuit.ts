@@ -39,6 +39,8 @@ export const reconnectScheduleMs = (retries: number, maxMs: number): number =>
 /** What the gate says to a record about to be sent. */
 export type Gate = { go: true; probe: boolean } | { go: false; refusal: Refusal };
 
+const GO: Gate = Object.freeze({ go: true, probe: false });
+
 /** Why a record is not sent: the kind of failure that showed the receiver down, and what became of the record. */
 export interface Refusal {
   kind: string;
@@ -83,16 +85,24 @@ export class Circuit {
   /** Waits while the receiver is down (if waiting is on); says whether to send, and if so whether as the probe. */
   async enter(): Promise<Gate> {
     for (;;) {
-      if (this.halted) return { go: false, refusal: { kind: this.why || "interrupted", note: "not sent: interrupted" } };
-      if (this.openSince === null) return { go: true, probe: false };
+      const gate = this.gate();
+      if (gate) return gate;
       const t = performance.now();
-      if (!this.probing && t >= this.probeAt) {
-        this.probing = true;
-        return { go: true, probe: true };
-      }
-      if (t - this.openSince >= this.settings.waitMs) return { go: false, refusal: this.refusal() };
-      await this.nextChange(Math.min(this.probing ? Infinity : this.probeAt, this.openSince + this.settings.waitMs) - t);
+      await this.nextChange(Math.min(this.probing ? Infinity : this.probeAt, this.openSince! + this.settings.waitMs) - t);
     }
+  }
+
+  /** What enter() says when it need not wait, at once (no promise: the common case, once per request); null when it must wait. */
+  gate(): Gate | null {
+    if (this.halted) return { go: false, refusal: { kind: this.why || "interrupted", note: "not sent: interrupted" } };
+    if (this.openSince === null) return GO;
+    const t = performance.now();
+    if (!this.probing && t >= this.probeAt) {
+      this.probing = true;
+      return { go: true, probe: true };
+    }
+    if (t - this.openSince >= this.settings.waitMs) return { go: false, refusal: this.refusal() };
+    return null;
   }
 
   /** The receiver answered (whatever it said). */
@@ -204,7 +214,7 @@ export async function sendWithRetries<R>(s: Schedule, attempt: (n: number) => Pr
   let last: Try<R> | null = null;
   // attempt counts this record's tries; `scheduled` only those its own retry schedule paid for
   for (let n = 1, scheduled = 1; ; n++) {
-    const gate = await s.circuit.enter();
+    const gate = s.circuit.gate() ?? (await s.circuit.enter());
     if (!gate.go) return giveUp(last, gate.refusal);
     if (n > 1) s.onRetry();
     const t = await attempt(n);

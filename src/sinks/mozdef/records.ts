@@ -2,6 +2,7 @@ import { MozDefAssetHint, MozDefCompliance, MozDefEvent, MozDefVulnerability, ty
 import { MozDefError } from "./error.js";
 import { isoTimestamp } from "../../util/time.js";
 import { parseJsonObject } from "../../streams/ndjson.js";
+import { goJson, isGoJsonOf } from "../../util/go-json.js";
 import type { ComplianceItem, Json, RuleResult } from "../../types.js";
 import { mozdefMarks, sentAlthoughNotApplicable } from "../../rules/marks.js";
 export const RECORD_KINDS = ["event", "compliance", "vulnerability", "hint", "rule"] as const;
@@ -121,8 +122,34 @@ export function ruleSummary(r: RuleResult): string {
  * Throws with the reason when it cannot be sent.
  */
 export function lineToDocument(line: string, opts: RecordContext & { kind?: RecordKind; hostname: string }): Json | null {
+  return lineToRecordAndDocument(line, opts)?.doc ?? null;
+}
+
+/**
+ * lineToDocument, with the document's wire form (goJson): the line itself
+ * when the document is the record as it was read and the line is already
+ * that record's wire form (a MozDef event replayed, or as MIG posted it),
+ * else the document written out.
+ */
+export function lineToEvent(line: string, opts: RecordContext & { kind?: RecordKind; hostname: string }): { doc: Json; body: string } | null {
+  const read = lineToRecordAndDocument(line, opts);
+  if (!read) return null;
+  const { record, doc } = read;
+  return { doc, body: sameMembers(doc, record) && isGoJsonOf(line, record) ? line : goJson(doc) };
+}
+
+function lineToRecordAndDocument(line: string, opts: RecordContext & { kind?: RecordKind; hostname: string }): { record: Json; doc: Json } | null {
   const record = parseJsonObject(line);
   const kind = opts.kind ?? detectKind(record);
   if (!opts.includeNotApplicable && isNotApplicable(record, kind)) return null;
-  return recordToMessage(record, kind, opts).build({ hostname: opts.hostname });
+  return { record, doc: recordToMessage(record, kind, opts).build({ hostname: opts.hostname }) };
+}
+
+/** Whether `a` and `b` have the same keys in the same order, with the same values (objects: the same ones): written the same. */
+function sameMembers(a: Json, b: Json): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  let i = 0;
+  for (const key in b) if (keys[i++] !== key || a[key] !== b[key]) return false;
+  return i === keys.length;
 }
