@@ -1,7 +1,7 @@
 import { XmlScanner } from "../../xml/scanner.js";
 import { PipeError } from "../../errors.js";
 import type { RuleResult } from "../../types.js";
-import { DEFAULT_MAX_FIELD, XccdfReader, type BatchContext } from "./reader.js";
+import { DEFAULT_MAX_FIELD, SKIPPED_SUBTREES, XccdfReader, type BatchContext } from "./reader.js";
 
 export { DEFAULT_MAX_FIELD } from "./reader.js";
 import type { BatchJob, BatchJobContext } from "./batches.js";
@@ -84,6 +84,8 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
     // tokenised by string search (see quick-path.ts) rather than by saxes: the Benchmark (most of a real
     // ARF's bytes are the data stream's copy of it), the TestResult, and the OVAL report read for evidence
     quick: evidence ? ["Benchmark", "TestResult", "oval_results"] : ["Benchmark", "TestResult"],
+    // saxes stops where the reader skips (with no evidence wanted, oval_results is skipped too)
+    saxesStops: evidence ? SKIPPED_SUBTREES : [...SKIPPED_SUBTREES, "oval_results"],
     batches: pool && {
       local: "rule-result",
       minChars: opts.batchChars ?? BATCH_CHARS,
