@@ -30,9 +30,7 @@ describe("golden cases", () => {
         if (existsSync(join(dir, "expected.stderr")) || actual.stderr) writeFileSync(join(dir, "expected.stderr"), actual.stderr);
       }
       const expected = (file: string) => readFileSync(join(dir, file), "utf8");
-      expect(actual.exitCode, `exit code; stderr: ${actual.stderr}`).toBe(expected("expected.exitCode"));
-      expect(actual.stdout).toBe(expected("expected.stdout"));
-      if (existsSync(join(dir, "expected.stderr"))) expect(actual.stderr).toBe(expected("expected.stderr"));
+      expectAsGolden(dir, actual);
       // output of the last stage is checked against its schema
       const last = expected("cmd").split("|").pop()!.trim();
       const schema = /--help/.test(last) ? null : /^(\w+2rules|rules-diff|rules-waive)\b/.test(last) ? validRuleResult : /^rules2scan\b/.test(last) && !/patchmon/.test(last) ? validScanPayload : null;
@@ -47,14 +45,18 @@ describe("golden cases", () => {
   for (const name of cases.filter((c) => c.startsWith("xccdf2rules--"))) {
     it(`${name}, through dist's modules`, () => {
       const dir = join(GOLDEN, name);
-      const actual = run(dir, { COMPLIANCE_PIPES_NO_BUNDLE: "1" });
-      const expected = (file: string) => readFileSync(join(dir, file), "utf8");
-      expect(actual.exitCode, `exit code; stderr: ${actual.stderr}`).toBe(expected("expected.exitCode"));
-      expect(actual.stdout).toBe(expected("expected.stdout"));
-      if (existsSync(join(dir, "expected.stderr"))) expect(actual.stderr).toBe(expected("expected.stderr"));
+      expectAsGolden(dir, run(dir, { COMPLIANCE_PIPES_NO_BUNDLE: "1" }));
     });
   }
 });
+
+/** The case's exit code and stdout, and its stderr when the case has one. */
+function expectAsGolden(dir: string, actual: { stdout: string; stderr: string; exitCode: string }): void {
+  const expected = (file: string) => readFileSync(join(dir, file), "utf8");
+  expect(actual.exitCode, `exit code; stderr: ${actual.stderr}`).toBe(expected("expected.exitCode"));
+  expect(actual.stdout).toBe(expected("expected.stdout"));
+  if (existsSync(join(dir, "expected.stderr"))) expect(actual.stderr).toBe(expected("expected.stderr"));
+}
 
 function run(dir: string, env: Record<string, string> = {}) {
   const inputFile = join(dir, "input");
