@@ -124,7 +124,8 @@ export class XmlScanner {
     this.batching = opts.batches && new BatchCutting(opts.batches, this.read);
     const quick = [...(opts.quick ?? [])];
     const stops = [...quick, ...(opts.saxesStops ?? [])];
-    this.stop = stops.length ? new RegExp(`<(?:[A-Za-z_][\\w.-]*:)?(?:${stops.join("|")})[\\s/>]`, "g") : undefined;
+    const names = stops.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+    this.stop = stops.length ? new RegExp(`<(?:[A-Za-z_][\\w.-]*:)?(?:${names})[\\s/>]`, "g") : undefined;
     this.elements = new OpenElements(events, new Set(quick), (outermost) => {
       if (outermost) this.quick.active = false;
       this.batching?.leftQuick();
