@@ -10,7 +10,8 @@
  * Benchmark title on each of a thousand short rule-results).
  */
 export class ByteLines {
-  private buffer = Buffer.allocUnsafe(BLOCK);
+  /** Allocated on the first write: a reader that writes no line (a kept Rule's, see reader.ts) costs no block. */
+  private buffer = EMPTY;
   /** Start of the lines not yet taken. */
   private start = 0;
   private length = 0;
@@ -64,7 +65,12 @@ export class ByteLines {
     const parts = this.parts;
     this.parts = [];
     this.count = 0;
-    if (this.buffer.length - this.length < BLOCK / 4) this.grow(0);
+    // little room left: the next write starts a new block
+    if (this.buffer.length - this.length < BLOCK / 4) {
+      this.buffer = EMPTY;
+      this.start = 0;
+      this.length = 0;
+    }
     return parts.length ? parts : [EMPTY];
   }
 

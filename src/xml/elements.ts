@@ -114,6 +114,13 @@ export class OpenElements {
     this.events.close(local);
   }
 
+  /** The namespace declarations in scope (`xmlns:p` and `xmlns` keys), the innermost winning. */
+  namespacesInScope(): Record<string, string> {
+    const scope: Record<string, string> = {};
+    for (const frame of this.nsFrames) if (frame) Object.assign(scope, frame);
+    return scope;
+  }
+
   /** Namespace URI of a qualified name, as declared on the open elements. */
   uriOf(qname: string): string | undefined {
     const colon = qname.indexOf(":");

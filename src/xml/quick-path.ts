@@ -1,4 +1,4 @@
-import type { XmlEvents } from "./scanner.js";
+import type { OpenTag, XmlEvents } from "./scanner.js";
 import type { OpenElements } from "./elements.js";
 import type { BatchCutting } from "./batch-cutter.js";
 import { localOf } from "./elements.js";
@@ -37,7 +37,12 @@ export class QuickPath {
     private readonly fragment: boolean,
     /** The error to throw for a fault at its offset in `buf` (see place()). */
     private readonly fail: (fault: SyntaxFault, buf: string) => Error,
+    /** saxes's line count. */
+    private readonly saxesLine: () => number,
   ) {}
+
+  /** Line feeds counted in the buffer being tokenised, up to `to` (see positionAt). */
+  private counted: { buf: string; to: number; lines: number; lastNewline: number; nextNewline: number } | undefined;
 
   /** The quick element is open and saxes has nothing open inside it; `column`: saxes's. */
   enter(column: number): void {
@@ -85,9 +90,30 @@ export class QuickPath {
     return { line, col };
   }
 
+  /**
+   * place() for offsets that grow within one buffer: the line feeds already
+   * counted are not counted again (an element kept whole asks for its
+   * position, several times per chunk).
+   */
+  private positionAt(buf: string, offset: number): { line: number; col: number } {
+    let c = this.counted;
+    if (!c || c.buf !== buf || offset < c.to) c = this.counted = { buf, to: 0, lines: 0, lastNewline: -1, nextNewline: buf.indexOf("\n") };
+    while (c.nextNewline >= 0 && c.nextNewline < offset) {
+      c.lines++;
+      c.lastNewline = c.nextNewline;
+      c.nextNewline = buf.indexOf("\n", c.nextNewline + 1);
+    }
+    c.to = offset;
+    const line = this.saxesLine() + this.read.lines + c.lines;
+    const col = c.lastNewline >= 0 ? offset - c.lastNewline : this.read.column + offset + 1;
+    return { line, col };
+  }
+
   private tokenise(buf: string): string {
     const elements = this.elements;
     const events = this.events;
+    const keptLocal = events.keptLocal;
+    this.counted = undefined;
     let pos = 0;
     for (;;) {
       if (elements.skipDepth > 0) {
@@ -177,6 +203,23 @@ export class QuickPath {
           return this.suspend(buf, lt);
         }
         pos = tag.end;
+        if (keptLocal && !tag.selfClosing && !tag.declares && isNamed(tag.name, keptLocal)) {
+          const open: OpenTag = { name: tag.name, local: keptLocal, attributes: tag.attributes, selfClosing: false };
+          if (events.wantsWhole!(open)) {
+            const [at, end] = findEndTag(buf, `</${tag.name}`, pos);
+            if (at === INCOMPLETE) {
+              if (buf.length - lt < MAX_KEPT) return this.suspend(buf, lt);
+            } else {
+              const content = buf.slice(pos, at);
+              if (!content.includes("<!") && !content.includes("<?")) {
+                const from = pos;
+                events.keepWhole!(open, content, () => this.positionAt(buf, from));
+                pos = end;
+                continue;
+              }
+            }
+          }
+        }
         if (!tag.selfClosing && !tag.declares && elements.depth === elements.innerQuickDepth && events.readWhole) {
           const end = events.readWhole({ name: tag.name, local: localOf(tag.name), attributes: tag.attributes, selfClosing: false }, buf, pos);
           if (end >= 0) {
@@ -200,6 +243,19 @@ export class QuickPath {
 
 /** Tokens longer than this, cut by a chunk's end, are carried in pieces (see QuickPath). */
 const LONG_TOKEN = 64 * 1024;
+
+/**
+ * An element kept whole (XmlEvents.keepWhole) whose end tag is not yet in
+ * the buffer is waited for up to this many characters from its start tag;
+ * a longer one is read as usual. An SSG Rule is 2-30 KB.
+ */
+const MAX_KEPT = 256 * 1024;
+
+/** True if qualified name `name` has local name `local`. */
+function isNamed(name: string, local: string): boolean {
+  if (name.length === local.length) return name === local;
+  return name.endsWith(local) && name.charCodeAt(name.length - local.length - 1) === Char.Colon;
+}
 
 /**
  * Where a start tag's `>` ends it in `text` (from `from`), outside quoted

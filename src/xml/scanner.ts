@@ -44,6 +44,27 @@ export interface XmlEvents {
    * In doubt, -1: it is read as usual.
    */
   skipWhole?(buf: string, lt: number): number;
+  /**
+   * Quick path only: the local name of elements whose content a handler may
+   * keep unread, as text, to read later if at all (see keepWhole).
+   */
+  readonly keptLocal?: string;
+  /**
+   * Quick path only: asked at each start tag named `keptLocal` (not
+   * self-closing) whether its element is to be kept whole, unread. If so,
+   * the quick path finds its end tag (waiting for more input, up to
+   * MAX_KEPT characters) and hands over its content with keepWhole(); an
+   * element it cannot hand over whole (too long, or holding a comment,
+   * CDATA section or processing instruction, where an end tag may hide) is
+   * read as usual.
+   */
+  wantsWhole?(tag: OpenTag): boolean;
+  /**
+   * The content of an element wantsWhole() asked for, between its start and
+   * end tags, unread: the caller reads it later (and judges its syntax then),
+   * or never. `at`: where the content begins in the input.
+   */
+  keepWhole?(tag: OpenTag, content: string, at: () => { line: number; col: number }): void;
 }
 
 const MAX_LEADING_LINE = 1024 * 1024;
@@ -130,7 +151,7 @@ export class XmlScanner {
       if (outermost) this.quick.active = false;
       this.batching?.leftQuick();
     });
-    this.quick = new QuickPath(this.elements, events, this.read, this.batching, this.fragment, (fault, buf) => this.quickFault(fault, buf));
+    this.quick = new QuickPath(this.elements, events, this.read, this.batching, this.fragment, (fault, buf) => this.quickFault(fault, buf), () => this.parser.line);
     if (this.fragment) {
       this.elements.openAround(opts.ancestors!);
       this.inProlog = false;
@@ -246,6 +267,11 @@ export class XmlScanner {
   /** Namespace URI of a qualified name, as declared on the currently open elements. */
   uriOf(qname: string): string | undefined {
     return this.elements.uriOf(qname);
+  }
+
+  /** The namespace declarations in scope on the open elements (`xmlns:p` and `xmlns` keys), the innermost winning. */
+  namespacesInScope(): Record<string, string> {
+    return this.elements.namespacesInScope();
   }
 
   /** True once the root element has closed. */

@@ -31,6 +31,12 @@ export interface XccdfToRulesOptions {
   evidenceItems?: number;
   /** Characters of lines waiting for evidence kept in memory; beyond, they wait in a temporary file. */
   heldChars?: number;
+  /**
+   * Rules kept as text and read only when a line names them (the default, see
+   * KeptRule in reader.ts); false reads every Rule in place. Never with
+   * --include-notselected (every Rule is named) or batches.
+   */
+  keepRules?: boolean;
 }
 
 /**
@@ -71,8 +77,11 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   };
   const mode = opts.evidence ?? "fail";
   const evidence = mode === "none" ? undefined : new EvidenceHold(mode, opts.evidenceItems ?? DEFAULT_EVIDENCE_ITEMS, opts.heldChars);
-  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence, maxField, onTruncated });
   const jobs = opts.jobs ?? DEFAULT_JOBS;
+  // Rules kept as text, read when named (see KeptRule): not when every Rule is named anyway, nor with
+  // batches, whose context carries read Rules
+  const keepRules = (opts.keepRules ?? true) && !opts.includeNotselected && jobs <= 1;
+  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence, maxField, onTruncated, keepRules });
   // loaded only when asked for: worker_threads and the pool cost a plain run's start-up ~10 ms
   const pool = jobs > 1 ? new (await import("./batches.js")).BatchPool(jobs - 1, opts.workerUrl) : undefined;
   /** Lines and batches, in document order. */

@@ -1,0 +1,96 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { xccdfToNdjson, xccdfToRules } from "../src/readers/xccdf/document.js";
+import { drain, inSlices } from "./helpers/chunks.js";
+import { FIXTURES, ROOT } from "./helpers/paths.js";
+
+// Rules are kept as text and read only when a line names them (KeptRule in src/readers/xccdf/reader.ts).
+// The yardstick is the reading of every Rule in place (keepRules: false).
+
+async function lines(data: Buffer, chunk: number, keepRules: boolean): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of xccdfToNdjson(inSlices(data, chunk), { source: "doc", keepRules })) parts.push(Buffer.from(part));
+  return Buffer.concat(parts).toString("utf8");
+}
+
+async function fault(data: Buffer, keepRules: boolean): Promise<{ message?: string; position?: unknown }> {
+  const { error } = await drain(xccdfToRules(inSlices(data, 1 << 16), { source: "doc", keepRules }));
+  return { message: error?.message, position: error?.position };
+}
+
+const REAL: [string, Buffer][] = [
+  ...readdirSync(resolve(FIXTURES, "xccdf")).map((name): [string, Buffer] => [name, readFileSync(resolve(FIXTURES, "xccdf", name))]),
+  ...["examples/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz", "test/data/ubuntu2204-cis-level2-server.arf.gz"].map((path): [string, Buffer] => [path, gunzipSync(readFileSync(resolve(ROOT, path)))]),
+];
+
+const doc = (benchmark: string, results: string) =>
+  `<?xml version="1.0"?>\n<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" xmlns:h="http://www.w3.org/1999/xhtml" id="b">\n${benchmark}\n` +
+  `<TestResult id="t">\n${results}\n</TestResult>\n</Benchmark>\n`;
+const result = (idref: string, word = "fail") => `<rule-result idref="${idref}"><result>${word}</result></rule-result>`;
+
+describe("Rules kept as text until a line names them", () => {
+  it("give the bytes of every Rule read in place, on every real report, whatever the chunk boundaries", async () => {
+    let total = 0;
+    for (const [name, data] of REAL) {
+      const inPlace = await lines(data, 1 << 16, false);
+      total += inPlace.length;
+      for (const chunk of [1 << 16, 4099, 997]) expect(await lines(data, chunk, true), `${name}, chunks of ${chunk}`).toBe(inPlace);
+    }
+    expect(total).toBeGreaterThan(3_000_000);
+  });
+
+  it("give the same fault, at the same line and column, when a named Rule is not well-formed", async () => {
+    const named = (content: string) => Buffer.from(doc(`<Rule id="r" severity="high"><title>T</title>\n${content}\n</Rule>`, result("r")));
+    const faults = [
+      named("<description>one <h:b>two</description>"), // an end tag that does not match
+      named("<description>a &bogus; b</description>"), // an entity XML does not define
+      Buffer.from(doc(`<Rule id="r">  <title>x &amp y</title></Rule>`, result("r"))), // on the start tag's line: the column counts
+    ];
+    for (const data of faults) {
+      const inPlace = await fault(data, false);
+      expect(inPlace.message).toBeTruthy();
+      expect(await fault(data, true)).toEqual(inPlace);
+    }
+    expect(await fault(faults[2], true)).toEqual({ message: expect.stringMatching(/&/), position: { source: "doc", line: 3, col: 25 } });
+  });
+
+  it("are searched only for their end tag when no line names them (as the OVAL definitions are)", async () => {
+    const data = Buffer.from(doc(`<Rule id="unused"><title>a <h:b>b</title></Rule>\n<Rule id="r"><title>R</title></Rule>`, result("r") + result("unused", "notselected")));
+    expect((await fault(data, false)).message).toMatch(/unexpected close tag/);
+    const rules = (await drain(xccdfToRules(inSlices(data, 7), { keepRules: true }))).items;
+    expect(rules.map((r) => [r.rule_ref, r.title, r.status])).toEqual([["r", "R", "fail"]]);
+  });
+
+  it("see the Values seen before them, as in place, and are read in place when a comment could hide their end tag", async () => {
+    const data = Buffer.from(
+      doc(
+        `<Value id="before"><value>42</value></Value>\n` +
+          `<Rule id="r"><title>T</title><description>before=<sub idref="before"/> after=<sub idref="after"/></description></Rule>\n` +
+          `<Rule id="c"><title>C</title><description><!-- </Rule> --> kept in place</description></Rule>\n` +
+          `<Value id="after"><value>7</value></Value>`,
+        result("r") + result("c", "pass"),
+      ),
+    );
+    for (const chunk of [1 << 16, 5]) {
+      const text = await lines(data, chunk, true);
+      expect(text).toBe(await lines(data, chunk, false));
+      const [r, c] = text.trim().split("\n").map((line) => JSON.parse(line));
+      expect(r.description).toBe("before=42 after=after");
+      expect(c.description).toBe("kept in place");
+    }
+  });
+
+  it("read the last Rule of an id, as in place, and a Rule too long to wait for in place", async () => {
+    const long = "x".repeat(300 * 1024);
+    const data = Buffer.from(
+      doc(`<Rule id="r"><title>first</title></Rule>\n<Rule id="r"><title>second</title></Rule>\n<Rule id="l"><title>L</title><description>${long}</description></Rule>`, result("r") + result("l")),
+    );
+    for (const chunk of [1 << 16, 4096]) {
+      const text = await lines(data, chunk, true);
+      expect(text).toBe(await lines(data, chunk, false));
+      expect(text.trim().split("\n").map((line) => JSON.parse(line).title)).toEqual(["second", "L"]);
+    }
+  });
+});
