@@ -1,5 +1,5 @@
 import { openInputs } from "../streams/input.js";
-import { runCli, writeText, type CommandSpec } from "../cli/run.js";
+import { runCli, writeStdout, type CommandSpec } from "../cli/run.js";
 import { DEFAULT_JOBS, DEFAULT_MAX_FIELD, xccdfToNdjson } from "../readers/xccdf/document.js";
 import { DEFAULT_EVIDENCE_ITEMS, EVIDENCE_MODES, type EvidenceMode } from "../readers/xccdf/evidence.js";
 
@@ -66,7 +66,8 @@ export const spec: CommandSpec<Args> = {
         yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, evidence: args.evidence, evidenceItems: args["evidence-items"], maxField: args["max-field"], onWarning: io.warn });
       }
     }
-    await writeText(all(), io.stdout);
+    // and writes block too (writeStdout)
+    await writeStdout(all(), io);
   },
 };
 

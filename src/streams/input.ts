@@ -1,13 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { closeSync, openSync, read as readCallback, readSync } from "node:fs";
-import { createRequire } from "node:module";
-import { Readable } from "node:stream";
 import { PipeError } from "../errors.js";
-
-// fs/promises, zlib and tty are loaded when first needed (require(), which a bundle can hold, where
-// an import() could not run: see scripts/build-bundle.mjs): measured, xccdf2rules on a small file
-// starts ~7 ms sooner without them (fastest of 40: 92-97 -> 83-91 ms; node -e 0: 58-59 ms)
-const require = createRequire(import.meta.url);
+import { builtin } from "../util/builtin.js";
 
 export interface NamedInput {
   /** "stdin" or the path given, for messages. */
@@ -33,7 +27,7 @@ export async function* openInputs(paths: readonly string[], opts: { blocking?: b
   const list = paths.length ? paths : ["-"];
   for (const path of list) {
     const name = path === "-" ? "stdin" : path;
-    if (path === "-" && (require("node:tty") as typeof import("node:tty")).isatty(0)) {
+    if (path === "-" && builtin<typeof import("node:tty")>("node:tty").isatty(0)) {
       throw new PipeError("E_USAGE", "stdin is a terminal: give a FILE or pipe the input in (see --help)");
     }
     const blocking = opts.blocking ?? false;
@@ -65,7 +59,7 @@ function openNow(path: string): OpenFile {
 }
 
 async function openLater(path: string): Promise<OpenFile> {
-  const { open } = require("node:fs/promises") as typeof import("node:fs/promises");
+  const { open } = builtin<typeof import("node:fs/promises")>("node:fs/promises");
   const handle: FileHandle = await open(path, "r");
   return { fd: handle.fd, close: () => handle.close() };
 }
@@ -134,6 +128,7 @@ async function* decompressIfGzip(raw: AsyncIterable<Buffer>): AsyncGenerator<Buf
     return;
   }
   // zlib holds on to what it is given, so it gets copies of the reused buffer
+  const { Readable } = builtin<typeof import("node:stream")>("node:stream");
   const compressed = Readable.from(
     (async function* () {
       yield Buffer.from(first.value);
@@ -141,7 +136,7 @@ async function* decompressIfGzip(raw: AsyncIterable<Buffer>): AsyncGenerator<Buf
     })(),
     { objectMode: false },
   );
-  const gunzip = (require("node:zlib") as typeof import("node:zlib")).createGunzip();
+  const gunzip = builtin<typeof import("node:zlib")>("node:zlib").createGunzip();
   compressed.on("error", (e) => gunzip.destroy(e));
   yield* compressed.pipe(gunzip);
 }

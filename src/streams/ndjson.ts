@@ -1,5 +1,6 @@
-import { Transform } from "node:stream";
+import type { Transform } from "node:stream";
 import type { Json } from "../types.js";
+import { builtin } from "../util/builtin.js";
 
 /**
  * Objects in, NDJSON text out. Used as a pipeline stage in front of stdout, so
@@ -10,6 +11,7 @@ import type { Json } from "../types.js";
 export function ndjsonWriter(): Transform {
   let pending: string[] = [];
   let size = 0;
+  const { Transform } = builtin<typeof import("node:stream")>("node:stream");
   return new Transform({
     writableObjectMode: true,
     writableHighWaterMark: 64,
