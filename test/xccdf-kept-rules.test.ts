@@ -9,9 +9,9 @@ import { FIXTURES, ROOT } from "./helpers/paths.js";
 // Rules are kept as text and read only when a line names them (KeptRule in src/readers/xccdf/reader.ts).
 // The yardstick is the reading of every Rule in place (keepRules: false).
 
-async function lines(data: Buffer, chunk: number, keepRules: boolean): Promise<string> {
+async function lines(data: Buffer, chunk: number, keepRules: boolean, maxField?: number): Promise<string> {
   const parts: Buffer[] = [];
-  for await (const part of xccdfToNdjson(inSlices(data, chunk), { source: "doc", keepRules })) parts.push(Buffer.from(part));
+  for await (const part of xccdfToNdjson(inSlices(data, chunk), { source: "doc", keepRules, maxField })) parts.push(Buffer.from(part));
   return Buffer.concat(parts).toString("utf8");
 }
 
@@ -79,6 +79,29 @@ describe("Rules kept as text until a line names them", () => {
       const [r, c] = text.trim().split("\n").map((line) => JSON.parse(line));
       expect(r.description).toBe("before=42 after=after");
       expect(c.description).toBe("kept in place");
+    }
+  });
+
+  it("read their references and idents as in place: plain ones in one step, the others element by element", async () => {
+    const refs = [
+      `<reference href="https://www.cisecurity.org/benchmark/ubuntu_linux/">1.4.1</reference>`,
+      `<reference href="a">  spaced\n  out  </reference>`,
+      `<reference href="b">R&amp;D</reference>`,
+      `<reference href="c">carriage\r\nreturn</reference>`,
+      `<reference href="d">with <h:b>markup</h:b></reference>`,
+      `<reference href="${"h".repeat(40)}">long href</reference>`,
+      `<reference href="e">${"long text ".repeat(10)}</reference>`,
+      `<reference href="f"></reference>`,
+      `<ident system="s"> CCE-1 </ident><ident system="s">   </ident><ident system="t">a&lt;b</ident>`,
+    ].join("\n");
+    const data = Buffer.from(doc(`<Rule id="r"><title>T</title>\n${refs}\n</Rule>`, result("r")));
+    for (const maxField of [undefined, 64]) {
+      const text = await lines(data, 1 << 16, true, maxField);
+      expect(text).toBe(await lines(data, 1 << 16, false, maxField));
+      const line = JSON.parse(text);
+      expect(line.references).toHaveLength(8);
+      expect(line.idents).toEqual([{ system: "s", value: "CCE-1" }, { system: "t", value: "a<b" }]);
+      expect(line.section).toBe("1.4.1");
     }
   });
 
