@@ -105,6 +105,23 @@ describe("Rules kept as text until a line names them", () => {
     }
   });
 
+  it("cost time linear in the input when it comes in small pieces (a guard, with a generous ceiling)", async () => {
+    // 12 Rules of ~200 KB (under MAX_KEPT) in 16-byte reads: each is waited for a few reads, then read in place
+    const rules = Array.from({ length: 12 }, (_, i) => `<Rule id="r${i}"><title>T${i}</title><description>${"word ".repeat(40_000)}</description></Rule>`).join("\n");
+    const data = Buffer.from(doc(rules, result("r7") + result("r11")));
+    const timed = async (keepRules: boolean) => {
+      const started = performance.now();
+      const text = await lines(data, 16, keepRules);
+      return { text, ms: performance.now() - started };
+    };
+    const inPlace = await timed(false);
+    const kept = await timed(true);
+    expect(kept.text).toBe(inPlace.text);
+    expect(kept.text.trim().split("\n")).toHaveLength(2);
+    // measured: ~0.3 s each; 12.9 s when each Rule was searched again on every read (MAX_KEPT_WAITS)
+    expect(kept.ms).toBeLessThan(3 * inPlace.ms + 2_000);
+  });
+
   it("read the last Rule of an id, as in place, and a Rule too long to wait for in place", async () => {
     const long = "x".repeat(300 * 1024);
     const data = Buffer.from(

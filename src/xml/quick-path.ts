@@ -41,6 +41,8 @@ export class QuickPath {
     private readonly saxesLine: () => number,
   ) {}
 
+  /** Times the element to be kept that the carried input begins with was waited for (see MAX_KEPT_WAITS). */
+  private keptWaits = 0;
   /** Line feeds counted in the buffer being tokenised, up to `to` (see positionAt). */
   private counted: { buf: string; to: number; lines: number; lastNewline: number; nextNewline: number } | undefined;
 
@@ -208,16 +210,23 @@ export class QuickPath {
           if (events.wantsWhole!(open)) {
             const [at, end] = findEndTag(buf, `</${tag.name}`, pos);
             if (at === INCOMPLETE) {
-              if (buf.length - lt < MAX_KEPT) return this.suspend(buf, lt);
+              // the carried input begins with the element waited for (lt 0): it was waited for keptWaits times
+              const waits = lt === 0 ? this.keptWaits : 0;
+              if (buf.length - lt < MAX_KEPT && waits < MAX_KEPT_WAITS) {
+                this.keptWaits = waits + 1;
+                return this.suspend(buf, lt);
+              }
             } else {
               const content = buf.slice(pos, at);
               if (!content.includes("<!") && !content.includes("<?")) {
                 const from = pos;
+                this.keptWaits = 0;
                 events.keepWhole!(open, content, () => this.positionAt(buf, from));
                 pos = end;
                 continue;
               }
             }
+            this.keptWaits = 0;
           }
         }
         if (!tag.selfClosing && !tag.declares && elements.depth === elements.innerQuickDepth && events.readWhole) {
@@ -250,6 +259,13 @@ const LONG_TOKEN = 64 * 1024;
  * a longer one is read as usual. An SSG Rule is 2-30 KB.
  */
 const MAX_KEPT = 256 * 1024;
+/**
+ * Each wait for a kept element's end tag searches it again from its start
+ * (with what came before): a few waits cost little with reads of 64 KB,
+ * and input in small pieces (a slow pipe) has it read as usual, not searched
+ * once per piece.
+ */
+const MAX_KEPT_WAITS = 4;
 
 /** True if qualified name `name` has local name `local`. */
 function isNamed(name: string, local: string): boolean {

@@ -51,12 +51,12 @@ export interface XmlEvents {
   readonly keptLocal?: string;
   /**
    * Quick path only: asked at each start tag named `keptLocal` (not
-   * self-closing) whether its element is to be kept whole, unread. If so,
-   * the quick path finds its end tag (waiting for more input, up to
-   * MAX_KEPT characters) and hands over its content with keepWhole(); an
-   * element it cannot hand over whole (too long, or holding a comment,
-   * CDATA section or processing instruction, where an end tag may hide) is
-   * read as usual.
+   * self-closing, declaring no namespace) whether its element is to be kept
+   * whole, unread. If so, the quick path finds its end tag (waiting for more
+   * input, up to MAX_KEPT characters and MAX_KEPT_WAITS reads) and hands over
+   * its content with keepWhole(); an element it cannot hand over whole (too
+   * long, cut into too many reads, or holding a comment, CDATA section or
+   * processing instruction, where an end tag may hide) is read as usual.
    */
   wantsWhole?(tag: OpenTag): boolean;
   /**
