@@ -7,8 +7,9 @@ import { XccdfReader } from "../src/readers/xccdf/reader.js";
 import { FIXTURES, ROOT } from "./helpers/paths.js";
 import { drain, inSlices } from "./helpers/chunks.js";
 
-// A rule-result in oscap's usual shape is read straight from the text (XccdfReader.readWhole);
-// whatever that path accepts must come out exactly as the element-by-element reading gives it.
+// A rule-result in oscap's usual shape is read straight from the text (XccdfReader.readFromStart: one
+// regular expression; XccdfReader.readWhole: after its start tag); whatever those paths accept must come
+// out exactly as the element-by-element reading gives it.
 
 /**
  * What a run gives: its text and its error message and position. `chunk`: a
@@ -31,7 +32,14 @@ async function convert(doc: Buffer, chunk: number | "body", opts: XccdfToRulesOp
  * by element), and counts the rule-results it read and those it left.
  */
 function directPath() {
-  const path = { on: true, read: 0, declined: 0 };
+  const path = { on: true, read: 0, declined: 0, fromStart: 0 };
+  const readFromStart = XccdfReader.prototype.readFromStart;
+  vi.spyOn(XccdfReader.prototype, "readFromStart").mockImplementation(function (this: XccdfReader, ...args: Parameters<XccdfReader["readFromStart"]>) {
+    if (!path.on) return -1;
+    const end = readFromStart.apply(this, args);
+    if (end >= 0) path.fromStart++;
+    return end;
+  });
   const readWhole = XccdfReader.prototype.readWhole;
   vi.spyOn(XccdfReader.prototype, "readWhole").mockImplementation(function (this: XccdfReader, ...args: Parameters<XccdfReader["readWhole"]>) {
     if (!path.on) return -1;
@@ -62,7 +70,13 @@ const doc = (body: string) =>
       `<TestResult id="t"><target>host</target>\n${body}\n</TestResult></Benchmark>\n`,
   );
 const plain = (id: string, result: string) => `<rule-result idref="${id}" time="2024-01-01T00:00:00" severity="medium"><result>${result}</result><ident system="cce">CCE-2</ident><check system="s"><check-content-ref name="n" href="#o"/></check></rule-result>`;
-const many = (n: number) => Array.from({ length: n }, (_, k) => plain(k % 2 ? `r${k}` : "r1", ["pass", "fail", "notchecked", "notselected"][k % 4])).join("\n  ");
+/** As oscap writes one: a result, and a check with or without exports, or none. */
+const oscapShaped = (id: string, result: string, k: number) =>
+  `<rule-result idref="${id}" role="full" time="2026-12-03T15:02:15+00:00" severity="medium" weight="1.000000">\n    <result>${result}</result>\n` +
+  (k % 3 ? `    <check system="http://oval.mitre.org/XMLSchema/oval-definitions-5">\n      ${k % 3 === 2 ? `<check-export export-name="oval:x:var:${k}" value-id="v${k}"/>\n      ` : ""}<check-content-ref name="oval:x:def:${k}" href="#oval0"/>\n    </check>\n` : "") +
+  `  </rule-result>`;
+const many = (n: number) =>
+  Array.from({ length: n }, (_, k) => (k % 3 ? plain : oscapShaped)(k % 2 ? `r${k}` : "r1", ["pass", "fail", "notchecked", "notselected"][k % 4], k)).join("\n  ");
 
 describe("rule-results read straight from the text", () => {
   it("gives the element-by-element lines on every real report, and reads most rule-results directly", async () => {
@@ -78,8 +92,9 @@ describe("rule-results read straight from the text", () => {
         }
       }
     }
-    expect(path.read).toBeGreaterThan(1000);
-    expect(path.read).toBeGreaterThan(path.declined);
+    expect(path.read + path.fromStart).toBeGreaterThan(1000);
+    expect(path.fromStart).toBeGreaterThan(500);
+    expect(path.read + path.fromStart).toBeGreaterThan(path.declined);
   });
 
   // each holds one rule-result the direct path must leave to the element-by-element reading, or read as it would
@@ -113,6 +128,11 @@ describe("rule-results read straight from the text", () => {
     ["no idref, a severity of its own and a rule not in the Benchmark", `<rule-result severity="HIGH"><result>fail</result></rule-result>\n<rule-result idref="nowhere" severity="bogus"><result>fail</result></rule-result>`],
     ["an ident whose system needs decoding", `<rule-result idref="r1"><result>fail</result><ident system="a&amp;b">CCE-3</ident></rule-result>`],
     ["multi-byte text", `<rule-result idref="r1"><result>fail</result><message>hôte 名前 😀</message><ident system="s">名前</ident></rule-result>`],
+    ["attributes in another order, and one oscap does not write", `<rule-result severity="high" idref="r1"><result>fail</result></rule-result>\n<rule-result idref="r1" foo="1"><result>pass</result></rule-result>`],
+    ["a check-content-ref with href first, without a name, with an empty one, and two of them", `<rule-result idref="r1"><result>fail</result><check system="s"><check-content-ref href="#o" name="n"/></check></rule-result>\n<rule-result idref="r1"><result>fail</result><check system="s"><check-content-ref href="#o"/></check></rule-result>\n<rule-result idref="r1"><result>fail</result><check system="s"><check-content-ref name="" href="#o"/></check></rule-result>\n<rule-result idref="r1"><result>fail</result><check system="s"><check-content-ref name="a" href="#o"/><check-content-ref name="b" href="#o"/></check></rule-result>`],
+    ["a result in capitals, and a tab in an idref", `<rule-result idref="r1"><result>PASS</result></rule-result>\n<rule-result idref="r\t1"><result>pass</result></rule-result>`],
+    ["a prefixed rule-result in oscap's shape", `<x:rule-result idref="r1" severity="high"><x:result>fail</x:result><x:check system="s"><x:check-export export-name="e" value-id="v"/><x:check-content-ref name="n" href="#o"/></x:check></x:rule-result>`],
+    ["a notselected and a failed rule-result of another namespace", `<o:rule-result idref="r1"><o:result>notselected</o:result></o:rule-result>\n<o:rule-result idref="r1"><o:result>fail</o:result><o:check system="s"><o:check-content-ref name="n" href="#o"/></o:check></o:rule-result>`],
   ];
   for (const [what, odd] of awkward) {
     it(`gives the element-by-element lines with ${what}`, async () => {
@@ -126,6 +146,7 @@ describe("rule-results read straight from the text", () => {
         }
       }
       expect(path.read).toBeGreaterThan(0);
+      expect(path.fromStart).toBeGreaterThan(0);
     });
   }
 

@@ -185,8 +185,8 @@ export class QuickPath {
         if (end < 0) return this.suspend(buf, lt);
         pos = end + 2;
       } else {
-        if (elements.depth === elements.innerQuickDepth && events.skipWhole) {
-          const end = events.skipWhole(buf, lt);
+        if (elements.depth === elements.innerQuickDepth && events.readFromStart) {
+          const end = events.readFromStart(buf, lt);
           if (end >= 0) {
             pos = end;
             continue;

@@ -38,12 +38,12 @@ export interface XmlEvents {
   /**
    * Quick path only: offered each element that opens directly inside a quick
    * element, before its start tag (at `lt` in `buf`) is even parsed. A
-   * handler that would make nothing of it (open(), text() and close() would
-   * change nothing) and finds it whole in `buf` and well-formed, in a shape
-   * it checks exactly, returns where its end tag ends: it is passed over.
-   * In doubt, -1: it is read as usual.
+   * handler that finds it whole in `buf` and well-formed, in a shape it
+   * checks exactly, and reads it as open(), text() and close() would have
+   * (or passes it over, if they would change nothing), returns where its end
+   * tag ends. In doubt, -1: it is read as usual.
    */
-  skipWhole?(buf: string, lt: number): number;
+  readFromStart?(buf: string, lt: number): number;
   /**
    * Quick path only: the local name of elements whose content a handler may
    * keep unread, as text, to read later if at all (see keepWhole).
