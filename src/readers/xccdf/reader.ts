@@ -328,35 +328,16 @@ export class XccdfReader implements XmlEvents {
   readFromStart(buf: string, lt: number): number {
     if (!this.test || this.capture) return -1;
     PLAIN_RULE_RESULT.lastIndex = lt;
-    // test(), then the few values wanted by search: exec()'s array and capture strings were a fifth of
-    // what a rule-heavy report allocates (130 of 690 MB for 150 MB of the CIS shape)
-    if (!PLAIN_RULE_RESULT.test(buf)) return -1;
+    const m = PLAIN_RULE_RESULT.exec(buf);
+    if (!m) return -1;
     const end = PLAIN_RULE_RESULT.lastIndex;
     // a value over --max-field would be told of (onTruncated): read as usual
     if ((end - lt) * 3 > this.maxField) return -1;
-    // where the values are, in the shape the expression checked: no value holds a quote or a '<'
-    const nameEnd = buf.indexOf("rule-result", lt) + "rule-result".length;
-    const tagEnd = buf.indexOf(">", nameEnd);
-    const resultAt = buf.indexOf(">", tagEnd + 1) + 1;
-    if (buf.startsWith("notselected<", resultAt) && !this.includeNotselected) return end;
-    if (!XCCDF_NAMESPACES.has(this.scanner.uriOf(buf.slice(lt + 1, nameEnd)) ?? "")) return -1;
-    const rr: RuleResultBuilder = { idref: "", result: buf.slice(resultAt, buf.indexOf("<", resultAt)), idents: [], messages: [] };
-    // ` name="value"` pairs
-    for (let i = nameEnd; i < tagEnd; ) {
-      const open = buf.indexOf('"', i);
-      const close = buf.indexOf('"', open + 1);
-      if (buf.startsWith(" idref=", i) && open === i + 7) rr.idref = buf.slice(open + 1, close);
-      else if (buf.startsWith(" severity=", i) && open === i + 10) rr.severity = buf.slice(open + 1, close);
-      i = close + 1;
-    }
-    // the check, if any, ends in `<…check-content-ref name="N" href="H"/>`: the rule-result's last "/>"
-    const refEnd = buf.lastIndexOf("/>", end);
-    if (this.wantsCheck && refEnd > resultAt) {
-      const hrefStart = buf.lastIndexOf('"', refEnd - 2) + 1;
-      const nameClose = hrefStart - '" href="'.length;
-      const name = buf.slice(buf.lastIndexOf('"', nameClose - 1) + 1, nameClose);
-      if (name) rr.check = { href: buf.slice(hrefStart, refEnd - 1), name };
-    }
+    const [, prefix, idref, severity, result, name, href] = m;
+    if (result === "notselected" && !this.includeNotselected) return end;
+    if (!XCCDF_NAMESPACES.has(this.scanner.uriOf(`${prefix}rule-result`) ?? "")) return -1;
+    const rr: RuleResultBuilder = { idref: idref ?? "", severity, result, idents: [], messages: [] };
+    if (name && this.wantsCheck) rr.check = { href, name };
     this.emit(rr);
     return end;
   }
@@ -716,19 +697,21 @@ export class XccdfReader implements XmlEvents {
 
 /** An attribute value with no reference, markup, control character or anything else saxes might find fault with. */
 const PLAIN_VALUE = String.raw`"[^"&<\x00-\x1f\ud800-\udfff\ufffe\uffff]*"`;
+/** PLAIN_VALUE, its text captured. */
+const PLAIN_VALUE_GROUP = String.raw`"([^"&<\x00-\x1f\ud800-\udfff\ufffe\uffff]*)"`;
 const BLANKS = String.raw`[ \t\r\n]*`;
 /**
  * A rule-result as oscap writes it, whole: its attributes in oscap's order
  * (none twice, no namespace declared), its result, and an OVAL check holding
  * exports and one check-content-ref (name, then href); the same prefix
- * throughout (the one group).
+ * throughout. Groups: prefix, idref, severity, result, check name, href.
  */
 const PLAIN_RULE_RESULT = new RegExp(
   String.raw`<((?:[A-Za-z_][\w.-]*:)?)rule-result` +
-    ["idref", "role", "time", "severity", "weight", "version"].map((name) => `(?: ${name}=${PLAIN_VALUE})?`).join("") +
-    String.raw`>${BLANKS}<\1result>[a-z]+</\1result>${BLANKS}` +
+    ["idref", "role", "time", "severity", "weight", "version"].map((name) => (name === "idref" || name === "severity" ? `(?: ${name}=${PLAIN_VALUE_GROUP})?` : `(?: ${name}=${PLAIN_VALUE})?`)).join("") +
+    String.raw`>${BLANKS}<\1result>([a-z]+)</\1result>${BLANKS}` +
     String.raw`(?:<\1check system=${PLAIN_VALUE}>${BLANKS}(?:<\1check-export export-name=${PLAIN_VALUE} value-id=${PLAIN_VALUE}/>${BLANKS})*` +
-    String.raw`<\1check-content-ref name=${PLAIN_VALUE} href=${PLAIN_VALUE}/>${BLANKS}</\1check>${BLANKS})?` +
+    String.raw`<\1check-content-ref name=${PLAIN_VALUE_GROUP} href=${PLAIN_VALUE_GROUP}/>${BLANKS}</\1check>${BLANKS})?` +
     String.raw`</\1rule-result${BLANKS}>`,
   "y",
 );
