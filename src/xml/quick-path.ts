@@ -207,7 +207,7 @@ export class QuickPath {
         pos = tag.end;
         if (keptLocal && !tag.selfClosing && !tag.declares && isNamed(tag.name, keptLocal)) {
           const open: OpenTag = { name: tag.name, local: keptLocal, attributes: tag.attributes, selfClosing: false };
-          if (events.wantsWhole!(open)) {
+          if (events.wantsWhole?.(open) && events.keepWhole) {
             const [at, end] = findEndTag(buf, `</${tag.name}`, pos);
             if (at === INCOMPLETE) {
               // the carried input begins with the element waited for (lt 0): it was waited for keptWaits times
@@ -221,7 +221,7 @@ export class QuickPath {
               if (!content.includes("<!") && !content.includes("<?")) {
                 const from = pos;
                 this.keptWaits = 0;
-                events.keepWhole!(open, content, () => this.positionAt(buf, from));
+                events.keepWhole(open, content, () => this.positionAt(buf, from));
                 pos = end;
                 continue;
               }
