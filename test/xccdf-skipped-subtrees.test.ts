@@ -28,6 +28,28 @@ describe("the subtrees xccdf2rules skips unread", () => {
     }).rejects.toThrow(/duplicate attribute a on <x>/);
   });
 
+  it("include what a Rule, Group, Value or Profile holds that no line does, whichever way Rules are read", async () => {
+    const bad = "<h:b>not closed";
+    const doc =
+      `<?xml version="1.0"?><Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" xmlns:h="http://www.w3.org/1999/xhtml" id="b">` +
+      `<Profile id="p"><title>P</title><select idref="r" selected="true">${bad}</select></Profile>` +
+      `<Group id="g"><title>G ${bad}</title><description>${bad}</description>` +
+      `<Value id="v"><title>${bad}</title><value>42</value><choices>${bad}</choices></Value>` +
+      `<Rule id="r"><title>R</title><warning>${bad}</warning><fix system="ansible">first <sub idref="v"/></fix><fix system="bash">${bad}</fix><check system="s">${bad}</check></Rule>` +
+      `<Rule id="t"><title>T</title><fixtext>text</fixtext><fix>${bad}</fix></Rule></Group>` +
+      `<TestResult id="x"><profile idref="p"/><rule-result idref="r"><result>fail</result></rule-result><rule-result idref="t"><result>pass</result></rule-result></TestResult></Benchmark>`;
+    for (const keepRules of [true, false]) {
+      for (const size of [7, 1 << 16]) {
+        const rules = [];
+        for await (const r of xccdfToRules(inSlices(Buffer.from(doc), size), { keepRules })) rules.push(r);
+        expect(rules.map((r) => [r.rule_ref, r.remediation, r.profile?.title])).toEqual([
+          ["r", "first 42", "P"],
+          ["t", "text", "P"],
+        ]);
+      }
+    }
+  });
+
   it("cost time linear in the input where saxes reads text full of their names (a guard, with a generous ceiling)", async () => {
     // 10 MB outside any quick element: comments naming a stop 8,000 times, each followed by 60 KB of text
     const parts = ['<?xml version="1.0"?><arf:asset-report-collection xmlns:arf="http://scap.nist.gov/schema/asset-reporting-format/1.1">'];

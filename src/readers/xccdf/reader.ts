@@ -214,6 +214,7 @@ export class XccdfReader implements XmlEvents {
       } else if (BLOCK.has(tag.local)) this.text(" ");
       return false;
     }
+    if (parent !== undefined && this.unread(parent, tag.local)) return true;
     const a = this.capAttributes(tag.attributes);
     // a switch, not Set lookups: they would hash every element's fresh name
     switch (tag.local) {
@@ -272,6 +273,32 @@ export class XccdfReader implements XmlEvents {
     }
     const kind = this.captureKind(tag.local, parent, a);
     if (kind) this.capture = { kind, depth: this.stack.length, pieces: [], attributes: a, chars: 0, bytes: 0, dropped: 0 };
+    return false;
+  }
+
+  /**
+   * True for a child of a Rule, Group, Value or Profile that never feeds a
+   * line, skipped unread like the OVAL definitions: Group and Value texts,
+   * Profile selections, a Rule's checks, warnings and fix scripts after the
+   * first (SSG writes up to six per Rule), most of a real Benchmark's bytes
+   * outside the texts of its Rules. Its syntax is only searched for its end tag.
+   */
+  private unread(parent: string, local: string): boolean {
+    // a switch on the parent first: most elements of a Benchmark are XHTML inside descriptions
+    switch (parent) {
+      case "Rule": {
+        const meta = this.rule?.meta;
+        if (local === "fix") return meta !== undefined && (meta.fix !== undefined || meta.fixtext !== undefined);
+        if (local === "fixtext") return meta !== undefined && meta.fixtext !== undefined;
+        return UNREAD_IN_RULE.has(local);
+      }
+      case "Group":
+        return UNREAD_IN_GROUP.has(local);
+      case "Value":
+        return UNREAD_IN_VALUE.has(local);
+      case "Profile":
+        return UNREAD_IN_PROFILE.has(local);
+    }
     return false;
   }
 
@@ -740,6 +767,13 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }
+
+// What XccdfReader.unread skips: XCCDF 1.1/1.2 children whose content no line holds.
+const COMMON_UNREAD = ["warning", "question", "status", "dc-status", "version", "metadata", "signature"];
+const UNREAD_IN_RULE = new Set([...COMMON_UNREAD, "check", "complex-check", "platform", "requires", "conflicts", "profile-note", "impact-metric"]);
+const UNREAD_IN_GROUP = new Set([...COMMON_UNREAD, "title", "description", "reference", "rationale", "platform", "requires", "conflicts"]);
+const UNREAD_IN_VALUE = new Set([...COMMON_UNREAD, "title", "description", "reference", "choices", "default", "lower-bound", "upper-bound", "match", "source", "complex-value", "complex-default"]);
+const UNREAD_IN_PROFILE = new Set(["select", "refine-value", "refine-rule", "set-value", "set-complex-value", "description", "reference", "platform", "status", "dc-status", "version", "metadata", "signature"]);
 
 /** The attributes whose values go into a line (idref, the TestResult's id and version, an ident's system…). */
 const OUTPUT_ATTRIBUTES = ["idref", "id", "version", "system", "href"];
