@@ -27,6 +27,8 @@ export class OpenElements {
   quickDepth = 0;
   /** Depths of the open quick elements, outermost first (a TestResult inside a quick Benchmark). */
   private readonly quickLevels: number[] = [];
+  /** uriOf's answers while no namespace is declared or undeclared (a frame opened or closed). */
+  private readonly uris = new Map<string, string | undefined>();
 
   constructor(
     private readonly events: XmlEvents,
@@ -61,6 +63,7 @@ export class OpenElements {
       this.locals.push(localOf(a.name));
       this.nsFrames.push(a.ns);
     }
+    this.uris.clear();
     this.quickDepth = this.names.length;
     this.quickLevels.push(this.quickDepth);
   }
@@ -81,6 +84,7 @@ export class OpenElements {
       }
     }
     const local = localOf(name);
+    if (frame) this.uris.clear();
     this.nsFrames.push(frame);
     this.names.push(name);
     this.locals.push(local);
@@ -100,7 +104,7 @@ export class OpenElements {
   close(): void {
     this.names.pop();
     const local = this.locals.pop()!;
-    this.nsFrames.pop();
+    if (this.nsFrames.pop()) this.uris.clear();
     if (this.skipDepth > 0) {
       if (this.names.length >= this.skipDepth) return;
       this.skipDepth = 0;
@@ -123,6 +127,16 @@ export class OpenElements {
 
   /** Namespace URI of a qualified name, as declared on the open elements. */
   uriOf(qname: string): string | undefined {
+    const known = this.uris.get(qname);
+    if (known !== undefined || this.uris.has(qname)) return known;
+    const uri = this.lookUp(qname);
+    // a handful of names in a real document; a crafted one could name a million
+    if (this.uris.size >= 1024) this.uris.clear();
+    this.uris.set(qname, uri);
+    return uri;
+  }
+
+  private lookUp(qname: string): string | undefined {
     const colon = qname.indexOf(":");
     const prefix = colon < 0 ? "" : qname.slice(0, colon);
     if (prefix === "xml") return XML_NS;
