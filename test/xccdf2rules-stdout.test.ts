@@ -9,12 +9,19 @@ import { BIN, ROOT } from "./helpers/paths.js";
 /** Runs xccdf2rules FILE with its stdout a pipe in non-blocking mode that a slow reader drains. */
 function throughNonBlockingPipe(file: string, env: NodeJS.ProcessEnv = {}) {
   const python = [
-    "import os, subprocess, sys, time",
+    "import fcntl, os, struct, subprocess, sys, termios, time",
     "r, w = os.pipe()",
     "os.set_blocking(w, False)",
     "p = subprocess.Popen(sys.argv[1:], stdout=w, stderr=subprocess.PIPE)",
     "os.close(w)",
-    "time.sleep(0.3)  # the 64 KB pipe fills: the writer gets EAGAIN",
+    "# nothing is read until the pipe is full (~64 KB waiting, no more coming): the writer has had EAGAIN",
+    "waiting = lambda: struct.unpack('i', fcntl.ioctl(r, termios.FIONREAD, b'\\0' * 4))[0]",
+    "deadline = time.time() + 60",
+    "seen = -1",
+    "while time.time() < deadline and p.poll() is None and not (seen >= 60000 and seen == waiting()):",
+    "    seen = waiting()",
+    "    time.sleep(0.05)",
+    "sys.stderr.write('pipe full\\n' if seen >= 60000 and p.poll() is None else 'pipe not full\\n')",
     "out = bytearray()",
     "while True:",
     "    b = os.read(r, 65536)",
@@ -37,6 +44,7 @@ describe("xccdf2rules's output", () => {
     expect(expected.stdout.length).toBeGreaterThan(256 * 1024);
     for (const env of [{}, { COMPLIANCE_PIPES_NO_BUNDLE: "1" }]) {
       const r = throughNonBlockingPipe(arf, env);
+      expect(r.stderr.toString()).toMatch(/^pipe full$/m);
       expect(r.stderr.toString()).not.toMatch(/EAGAIN|Error/);
       expect(r.status).toBe(0);
       expect(r.stdout.equals(expected.stdout)).toBe(true);
