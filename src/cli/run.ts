@@ -158,9 +158,9 @@ export async function writeText(chunks: Iterable<string | Buffer> | AsyncIterabl
 /**
  * Writes bytes to standard output, in order: straight to fd 1 while that
  * takes them whole (a file, a terminal, a pipe in blocking mode), without
- * process.stdout, whose streams cost a short run ~8 ms of start-up
- * (xccdf2rules on a 21 KB ARF, fastest of 40: 95 -> 86 ms, `node` alone
- * 67 ms); once fd 1 says EAGAIN (a pipe in non-blocking mode), the rest goes
+ * process.stdout, whose streams cost a short run ~7 ms of start-up
+ * (xccdf2rules on a 21 KB ARF, fastest of 40: 85.5 -> 78.1 ms, `node -e 0`
+ * 63.7 ms); once fd 1 says EAGAIN (a pipe in non-blocking mode), the rest goes
  * through io.stdout with back-pressure. A write blocks until the reader
  * takes it: for a command that does nothing else meanwhile. A closed pipe
  * throws EPIPE, which runCli takes as success.
