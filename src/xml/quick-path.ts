@@ -2,7 +2,7 @@ import type { OpenTag, XmlEvents } from "./scanner.js";
 import type { OpenElements } from "./elements.js";
 import type { BatchCutting } from "./batch-cutter.js";
 import { localOf } from "./elements.js";
-import { Char, INCOMPLETE, SyntaxFault, countLines, excerpt, decodeText, findEndTag, parseStartTag, safeTextEnd, type LinesRead } from "./syntax.js";
+import { Char, INCOMPLETE, SyntaxFault, excerpt, decodeText, findEndTag, parseStartTag, safeTextEnd, type LinesRead } from "./syntax.js";
 
 /**
  * The quick path: the content of a quick element (the TestResult: nearly all
@@ -43,7 +43,7 @@ export class QuickPath {
 
   /** Times the element to be kept that the carried input begins with was waited for (see MAX_KEPT_WAITS). */
   private keptWaits = 0;
-  /** Line feeds counted in the buffer being tokenised, up to `to` (see positionAt). */
+  /** Line feeds counted in the buffer being tokenised, up to `to` (see place). */
   private counted: { buf: string; to: number; lines: number; lastNewline: number; nextNewline: number } | undefined;
 
   /** The quick element is open and saxes has nothing open inside it; `column`: saxes's. */
@@ -84,20 +84,13 @@ export class QuickPath {
     }
   }
 
-  /** Line and column of a fault at `offset` in `buf`; `saxesLine`: saxes's line count. */
-  place(buf: string, offset: number, saxesLine: number): { line: number; col: number } {
-    const newline = buf.lastIndexOf("\n", offset - 1);
-    const line = saxesLine + this.read.lines + countLines(buf, offset);
-    const col = newline >= 0 ? offset - newline : this.read.column + offset + 1;
-    return { line, col };
-  }
-
   /**
-   * place() for offsets that grow within one buffer: the line feeds already
-   * counted are not counted again (an element kept whole asks for its
-   * position, several times per chunk).
+   * Line and column of `offset` in `buf` (a fault's, or where an element
+   * kept whole begins). For offsets that grow within one buffer the line
+   * feeds already counted are not counted again: an element kept whole asks
+   * for its position several times per chunk.
    */
-  private positionAt(buf: string, offset: number): { line: number; col: number } {
+  place(buf: string, offset: number): { line: number; col: number } {
     let c = this.counted;
     if (!c || c.buf !== buf || offset < c.to) c = this.counted = { buf, to: 0, lines: 0, lastNewline: -1, nextNewline: buf.indexOf("\n") };
     while (c.nextNewline >= 0 && c.nextNewline < offset) {
@@ -221,7 +214,7 @@ export class QuickPath {
               if (!content.includes("<!") && !content.includes("<?")) {
                 const from = pos;
                 this.keptWaits = 0;
-                events.keepWhole(open, content, () => this.positionAt(buf, from));
+                events.keepWhole(open, content, () => this.place(buf, from));
                 pos = end;
                 continue;
               }

@@ -497,7 +497,7 @@ export class XmlScanner {
   }
 
   private quickFault(fault: SyntaxFault, buf: string): PipeError {
-    return this.error(fault.message, this.quick.place(buf, fault.offset, this.parser.line));
+    return this.error(fault.message, this.quick.place(buf, fault.offset));
   }
 
   /** `start`: saxes's line and column where the current write began. */

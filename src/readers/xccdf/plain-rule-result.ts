@@ -60,12 +60,9 @@ export function readPlainRuleResult(buf: string, from: number, name: string, rr:
     let text = "";
     if (tag.selfClosing) pos = tag.end;
     else {
-      const textEnd = buf.indexOf("<", tag.end);
-      const closeEnd = textEnd + 2 + tag.name.length;
-      if (textEnd < 0 || buf.charCodeAt(textEnd + 1) !== Char.Slash || !buf.startsWith(tag.name, textEnd + 2) || buf.charCodeAt(closeEnd) !== Char.Gt) return -1;
-      text = buf.slice(tag.end, textEnd);
-      if (text.includes("&") || text.includes("\r")) return -1;
-      pos = closeEnd + 1;
+      const plain = plainText(buf, tag.end, tag.name);
+      if (!plain) return -1;
+      [text, pos] = plain;
     }
     const value = text.trim();
     if (child === Child.Result) rr.result = value;
@@ -74,6 +71,19 @@ export function readPlainRuleResult(buf: string, from: number, name: string, rr:
     else if (child === Child.Message) rr.messages.push(collapse(text));
     else if (rr.fix === undefined) rr.fix = value;
   }
+}
+
+/**
+ * The content of element `name` from `buf[from...]` (just after its start
+ * tag) when it is plain text (no markup, reference or CR) followed by its own
+ * end tag: the text, and where the end tag ends; undefined for anything else.
+ */
+export function plainText(buf: string, from: number, name: string): [text: string, end: number] | undefined {
+  const lt = buf.indexOf("<", from);
+  const gt = lt + 2 + name.length;
+  if (lt < 0 || buf.charCodeAt(lt + 1) !== Char.Slash || !buf.startsWith(name, lt + 2) || buf.charCodeAt(gt) !== Char.Gt) return undefined;
+  const text = buf.slice(from, lt);
+  return text.includes("&") || text.includes("\r") ? undefined : [text, gt + 1];
 }
 
 function childOf(local: string): Child {

@@ -1,9 +1,9 @@
 import { XmlScanner, type OpenTag, type XmlEvents } from "../../xml/scanner.js";
 import { PipeError, type Position } from "../../errors.js";
 import { ByteLines, utf8 } from "../../streams/byte-lines.js";
-import { readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
+import { plainText, readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
 import { collapse, sectionOf, toDateTime, xccdfSeverity } from "./fields.js";
-import { Char, countLines } from "../../xml/syntax.js";
+import { countLines } from "../../xml/syntax.js";
 import type { EvidenceHold } from "./evidence-hold.js";
 import { needsEvidence, type EvidenceMode } from "./evidence.js";
 import type { OvalReportReader } from "./evidence-oval.js";
@@ -328,18 +328,16 @@ export class XccdfReader implements XmlEvents {
   private readRuleChild(tag: OpenTag, buf: string, from: number): number {
     const rule = this.rule;
     if (!rule || this.capture || this.stack.length !== rule.depth) return -1;
-    const lt = buf.indexOf("<", from);
-    const gt = lt + 2 + tag.name.length;
-    if (lt < 0 || buf.charCodeAt(lt + 1) !== Char.Slash || !buf.startsWith(tag.name, lt + 2) || buf.charCodeAt(gt) !== Char.Gt) return -1;
-    const text = buf.slice(from, lt);
-    if (text.includes("&") || text.includes("\r") || text.length * 3 > this.maxField) return -1;
+    const plain = plainText(buf, from, tag.name);
+    if (!plain || plain[0].length * 3 > this.maxField) return -1;
+    const [text, end] = plain;
     const key = tag.local === "reference" ? "href" : "system";
     const value = tag.attributes[key] ?? "";
     if (value.length * 3 > this.maxField) return -1;
     if (tag.local === "reference") rule.meta.references.push({ href: value, value: collapse(text) });
     else if (text.trim()) rule.meta.idents.push({ system: value, value: text.trim() });
     this.version++;
-    return gt + 1;
+    return end;
   }
 
   /**
