@@ -306,7 +306,8 @@ export class XccdfReader implements XmlEvents {
 
   /**
    * A rule-result in oscap's usual shape is read straight from the text, with
-   * none of the per-element work of open/text/close (most of a rule-heavy report).
+   * none of the per-element work of open/text/close (most of a rule-heavy
+   * report); so are a kept Rule's plain references and idents (readRuleChild).
    */
   readWhole(tag: OpenTag, buf: string, from: number): number {
     if (tag.local === "reference" || tag.local === "ident") return this.readRuleChild(tag, buf, from);
@@ -773,7 +774,7 @@ const COMMON_UNREAD = ["warning", "question", "status", "dc-status", "version", 
 const UNREAD_IN_RULE = new Set([...COMMON_UNREAD, "check", "complex-check", "platform", "requires", "conflicts", "profile-note", "impact-metric"]);
 const UNREAD_IN_GROUP = new Set([...COMMON_UNREAD, "title", "description", "reference", "rationale", "platform", "requires", "conflicts"]);
 const UNREAD_IN_VALUE = new Set([...COMMON_UNREAD, "title", "description", "reference", "choices", "default", "lower-bound", "upper-bound", "match", "source", "complex-value", "complex-default"]);
-const UNREAD_IN_PROFILE = new Set(["select", "refine-value", "refine-rule", "set-value", "set-complex-value", "description", "reference", "platform", "status", "dc-status", "version", "metadata", "signature"]);
+const UNREAD_IN_PROFILE = new Set([...COMMON_UNREAD, "select", "refine-value", "refine-rule", "set-value", "set-complex-value", "description", "reference", "platform"]);
 
 /** The attributes whose values go into a line (idref, the TestResult's id and version, an ident's system…). */
 const OUTPUT_ATTRIBUTES = ["idref", "id", "version", "system", "href"];
