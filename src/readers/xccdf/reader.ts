@@ -2,19 +2,18 @@ import { XmlScanner, type OpenTag, type XmlEvents } from "../../xml/scanner.js";
 import { PipeError, type Position } from "../../errors.js";
 import { ByteLines, utf8 } from "../../streams/byte-lines.js";
 import { plainText, readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
+import { readPlainRule } from "./plain-rule.js";
 import { collapse, sectionOf, toDateTime, xccdfSeverity } from "./fields.js";
 import { countLines } from "../../xml/syntax.js";
 import type { EvidenceHold } from "./evidence-hold.js";
 import { needsEvidence, type EvidenceMode } from "./evidence.js";
 import type { OvalReportReader } from "./evidence-oval.js";
 import { tailJson, writeRuleLine, type BenchmarkMeta, type RuleMeta, type TestContext } from "./line.js";
+import { BLOCK, UNREAD_IN_GROUP, UNREAD_IN_PROFILE, UNREAD_IN_VALUE, ruleTextKind, storeRuleText, unreadInRule, type RuleTextKind } from "./rule-children.js";
 
 const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
 
-/** XHTML elements that separate words when their text is flattened. */
-const BLOCK = new Set(["p", "br", "li", "div", "pre", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "dd", "dt"]);
-
-type CaptureKind = "rule-title" | "rule-description" | "rule-rationale" | "rule-fixtext" | "rule-fix" | "rule-ident" | "rule-reference" | "benchmark-title" | "benchmark-version" | "profile-title" | "value-value" | "test-target" | "rr-result" | "rr-ident" | "rr-message" | "rr-fix";
+type CaptureKind = RuleTextKind | "benchmark-title" | "benchmark-version" | "profile-title" | "value-value" | "test-target" | "rr-result" | "rr-ident" | "rr-message" | "rr-fix";
 
 interface Capture {
   kind: CaptureKind;
@@ -288,12 +287,8 @@ export class XccdfReader implements XmlEvents {
   private unread(parent: string, local: string): boolean {
     // a switch on the parent first: most elements of a Benchmark are XHTML inside descriptions
     switch (parent) {
-      case "Rule": {
-        const meta = this.rule?.meta;
-        if (local === "fix") return meta !== undefined && (meta.fix !== undefined || meta.fixtext !== undefined);
-        if (local === "fixtext") return meta !== undefined && meta.fixtext !== undefined;
-        return UNREAD_IN_RULE.has(local);
-      }
+      case "Rule":
+        return unreadInRule(this.rule?.meta, local);
       case "Group":
         return UNREAD_IN_GROUP.has(local);
       case "Value":
@@ -410,6 +405,16 @@ export class XccdfReader implements XmlEvents {
     const kept = this.kept.get(id);
     if (!kept) return undefined;
     this.kept.delete(id);
+    const plain = readPlainRule(kept.attributes, kept.content, (ref) => this.valueOf(ref, kept.valuesSeen), this.maxField);
+    const meta = plain ?? this.readKeptInPlace(id, kept);
+    if (!meta) return undefined;
+    meta.section = sectionOf(id, meta.references, kept.platforms);
+    this.rules.set(id, meta);
+    return meta;
+  }
+
+  /** Reads a kept Rule element by element (see readKept). */
+  private readKeptInPlace(id: string, kept: KeptRule): RuleMeta | undefined {
     const benchmark = `${kept.name.slice(0, -"Rule".length)}Benchmark`;
     let side = this.side;
     if (!side || side.benchmark !== benchmark || !sameRecord(side.namespaces, kept.namespaces)) {
@@ -435,17 +440,14 @@ export class XccdfReader implements XmlEvents {
     side.line += countLines(kept.content, kept.content.length) + 1;
     const meta = side.reader.rules.get(id);
     side.reader.rules.delete(id);
-    if (!meta) return undefined;
-    meta.section = sectionOf(id, meta.references, kept.platforms);
-    this.rules.set(id, meta);
     return meta;
   }
 
   /** A Value's text, if seen before the Rule being read (see KeptRule.valuesSeen). */
-  private valueOf(id: string): string | undefined {
+  private valueOf(id: string, before = this.valuesBefore): string | undefined {
     const value = this.values.get(id);
-    if (value === undefined || this.valuesBefore === Infinity) return value;
-    return (this.valueOrder.get(id) ?? Infinity) < this.valuesBefore ? value : undefined;
+    if (value === undefined || before === Infinity) return value;
+    return (this.valueOrder.get(id) ?? Infinity) < before ? value : undefined;
   }
 
   text(text: string): void {
@@ -603,26 +605,7 @@ export class XccdfReader implements XmlEvents {
       }
       return null;
     }
-    if (this.rule) {
-      if (this.stack.length !== this.rule.depth + 1) return null;
-      switch (local) {
-        case "title":
-          return "rule-title";
-        case "description":
-          return "rule-description";
-        case "rationale":
-          return "rule-rationale";
-        case "fixtext":
-          return "rule-fixtext";
-        case "fix":
-          return "rule-fix";
-        case "ident":
-          return "rule-ident";
-        case "reference":
-          return "rule-reference";
-      }
-      return null;
-    }
+    if (this.rule) return this.stack.length === this.rule.depth + 1 ? ruleTextKind(local) : null;
     if (this.test) {
       if (parent !== "TestResult") return null;
       if (local === "target") return this.test.target === undefined ? "test-target" : null;
@@ -647,28 +630,13 @@ export class XccdfReader implements XmlEvents {
     const meta = this.rule?.meta;
     switch (c.kind) {
       case "rule-title":
-        if (meta && preferLang(meta.titleLang, meta.title, c.attributes)) {
-          meta.title = collapse(raw);
-          meta.titleLang = c.attributes["xml:lang"];
-        }
-        break;
       case "rule-description":
-        if (meta && meta.description === undefined) meta.description = plainDescription(raw);
-        break;
       case "rule-rationale":
-        if (meta && meta.rationale === undefined) meta.rationale = collapse(raw);
-        break;
       case "rule-fixtext":
-        if (meta && meta.fixtext === undefined && raw.trim()) meta.fixtext = collapse(raw);
-        break;
       case "rule-fix":
-        if (meta && meta.fix === undefined && raw.trim()) meta.fix = raw.trim();
-        break;
       case "rule-ident":
-        if (meta && raw.trim()) meta.idents.push({ system: c.attributes.system ?? "", value: raw.trim() });
-        break;
       case "rule-reference":
-        meta?.references.push({ href: c.attributes.href ?? "", value: collapse(raw) });
+        if (meta) storeRuleText(meta, c.kind, raw, c.attributes);
         break;
       case "benchmark-title":
       case "benchmark-version": {
@@ -769,13 +737,6 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
   return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }
 
-// What XccdfReader.unread skips: XCCDF 1.1/1.2 children whose content no line holds.
-const COMMON_UNREAD = ["warning", "question", "status", "dc-status", "version", "metadata", "signature"];
-const UNREAD_IN_RULE = new Set([...COMMON_UNREAD, "check", "complex-check", "platform", "requires", "conflicts", "profile-note", "impact-metric"]);
-const UNREAD_IN_GROUP = new Set([...COMMON_UNREAD, "title", "description", "reference", "rationale", "platform", "requires", "conflicts"]);
-const UNREAD_IN_VALUE = new Set([...COMMON_UNREAD, "title", "description", "reference", "choices", "default", "lower-bound", "upper-bound", "match", "source", "complex-value", "complex-default"]);
-const UNREAD_IN_PROFILE = new Set([...COMMON_UNREAD, "select", "refine-value", "refine-rule", "set-value", "set-complex-value", "description", "reference", "platform"]);
-
 /** The attributes whose values go into a line (idref, the TestResult's id and version, an ident's system…). */
 const OUTPUT_ATTRIBUTES = ["idref", "id", "version", "system", "href"];
 
@@ -793,19 +754,4 @@ function utf8Prefix(text: string, max: number): string {
   let cut = max;
   while (cut > 0 && (bytes[cut] & 0xc0) === 0x80) cut--;
   return bytes.subarray(0, cut).toString("utf8");
-}
-
-function preferLang(storedLang: string | undefined, stored: string | undefined, attributes: Record<string, string>): boolean {
-  if (stored === undefined) return true;
-  const lang = attributes["xml:lang"];
-  return !storedLang?.startsWith("en") && lang !== undefined && lang.startsWith("en");
-}
-
-/**
- * DISA STIG content carries its description as escaped pseudo-XML
- * (`<VulnDiscussion>…</VulnDiscussion><FalsePositives>…`); the discussion is the description.
- */
-function plainDescription(raw: string): string {
-  const vuln = /<VulnDiscussion>([\s\S]*?)<\/VulnDiscussion>/.exec(raw);
-  return collapse(vuln ? vuln[1] : raw);
 }
