@@ -3,6 +3,7 @@ import { gunzipSync } from "node:zlib";
 import { resolve } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { xccdfToNdjson } from "../src/readers/xccdf/document.js";
+import { collapse } from "../src/readers/xccdf/fields.js";
 import { XccdfReader } from "../src/readers/xccdf/reader.js";
 import { inSlices } from "./helpers/chunks.js";
 import { ROOT } from "./helpers/paths.js";
@@ -87,5 +88,19 @@ describe("a kept Rule in the usual shape, read straight from its text", () => {
     expect(line.description).toBe("a b cde 42");
     // a fix is trimmed, not collapsed: the empty block gives two spaces, as in place
     expect(line.remediation).toBe("x  y");
+  });
+});
+
+describe("collapse", () => {
+  it("gives what collapsing every run of whitespace and trimming gives, copying only texts it changes", () => {
+    const pieces = ["a", "b", " ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u2028", "\ufeff", "CCI-000366"];
+    // a fixed pseudo-random walk, so that a failure is the same on every run
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % pieces.length;
+    for (let i = 0; i < 20_000; i++) {
+      let text = "";
+      for (let n = i % 7; n > 0; n--) text += pieces[next()];
+      expect(collapse(text), JSON.stringify(text)).toBe(text.replace(/\s+/g, " ").trim());
+    }
   });
 });

@@ -92,7 +92,11 @@ export function toDateTime(value: string | undefined): string | undefined {
   return `${v}Z`;
 }
 
+/** Whitespace collapse() would change: at either end, other than a space, or two in a row. */
+const UNCOLLAPSED = /^\s|\s$|\s\s|[^\S ]/;
+
 /** Collapses runs of whitespace into one space and trims. */
 export function collapse(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
+  // most texts (a reference's "CCI-000366", a title) are already so: tested, not copied
+  return UNCOLLAPSED.test(text) ? text.replace(/\s+/g, " ").trim() : text;
 }
