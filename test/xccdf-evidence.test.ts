@@ -1,8 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { xccdfToNdjson, xccdfToRules, type XccdfToRulesOptions } from "../src/readers/xccdf/document.js";
+import { OvalReportReader } from "../src/readers/xccdf/evidence-oval.js";
 import type { RuleResult } from "../src/types.js";
 import { FIXTURES, ROOT } from "./helpers/paths.js";
 import { inSlices } from "./helpers/chunks.js";
@@ -155,5 +156,83 @@ describe("lines waiting for evidence", () => {
     const expected = [...Array<string[]>(times).fill(direct).flat(), ...Array<string[]>(times).fill(held).flat()];
     // (compared in blocks: a failing toEqual on 10,000 long lines is unreadable)
     for (let k = 0; k < lines.length; k += once.length) expect(lines.slice(k, k + once.length), `lines ${k}…`).toEqual(expected.slice(k, k + once.length));
+  });
+});
+
+describe("the definitions' copy of an OVAL report read for evidence", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** Output with each definition read in one step where it can be (or never), and how many were. */
+  async function read(doc: Buffer, whole: boolean, chunk: number): Promise<{ text: string; inOneStep: number }> {
+    let inOneStep = 0;
+    const original = OvalReportReader.prototype.readWhole;
+    vi.spyOn(OvalReportReader.prototype, "readWhole").mockImplementation(function (this: OvalReportReader, ...args: Parameters<OvalReportReader["readWhole"]>) {
+      const end = whole ? original.apply(this, args) : -1;
+      if (end >= 0) inOneStep++;
+      return end;
+    });
+    try {
+      return { text: await text(doc, { evidence: "all" }, chunk), inOneStep };
+    } finally {
+      vi.restoreAllMocks();
+    }
+  }
+
+  /** The definitions in the copy of an ARF's first OVAL report (the one its rules' checks point to; the other is the CPE checks'). */
+  const copiedDefinitions = (doc: Buffer) => {
+    const report = doc.toString("utf8").split("<oval_results")[1];
+    return report.slice(0, report.indexOf("</definitions>")).match(/<definition /g)?.length ?? 0;
+  };
+
+  it("is read a definition at a time in one step, with the evidence of the element-by-element reading", async () => {
+    for (const doc of [KINDS, BUNDLED]) {
+      for (const chunk of [65_536, 3_001]) {
+        const inPlace = await read(doc, false, chunk);
+        const whole = await read(doc, true, chunk);
+        expect(whole.text).toBe(inPlace.text);
+        expect(inPlace.text).toContain('"evidence"');
+        // SSG's definitions: nearly all are read in one step in 64 KB reads (one cut by a read's end is
+        // read element by element, as most are in reads of 3 KB)
+        if (chunk === 65_536) expect(whole.inOneStep).toBeGreaterThan(0.9 * copiedDefinitions(doc));
+        else expect(whole.inOneStep).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("leaves a definition in another shape (a comment, a reference in a value, a tag across lines, a fault) to the element-by-element reading", async () => {
+    const odd = [
+      ["<criteria ", "<!-- a comment --><criteria "],
+      ['comment="', 'comment="R&amp;D '],
+      ["<criteria ", "<criteria\n  "],
+    ];
+    const doc = KINDS.toString("utf8");
+    const usual = (await read(KINDS, true, 65_536)).inOneStep;
+    // in the definitions' copy of the OVAL report, not the data stream's
+    const copy = doc.indexOf("<definitions>", doc.indexOf("<oval_results"));
+    for (const [from, to] of odd) {
+      const at = doc.indexOf(from, copy);
+      expect(at).toBeGreaterThan(copy);
+      const changed = Buffer.from(doc.slice(0, at) + to + doc.slice(at + from.length));
+      const inPlace = await read(changed, false, 65_536);
+      const whole = await read(changed, true, 65_536);
+      expect(whole.text, to).toBe(inPlace.text);
+      expect(whole.inOneStep, to).toBe(usual - 1);
+    }
+    // a fault: the element-by-element reading reports it, at the same place
+    const at = doc.indexOf("</criteria>", copy);
+    const broken = Buffer.from(`${doc.slice(0, at)}</criterion>${doc.slice(at + "</criteria>".length)}`);
+    const fault = async (whole: boolean) => {
+      try {
+        await read(broken, whole, 65_536);
+      } catch (error) {
+        return { message: (error as Error).message, position: (error as { position?: unknown }).position };
+      }
+      return undefined;
+    };
+    const inPlace = await fault(false);
+    expect(inPlace?.message).toMatch(/unexpected close tag/);
+    expect(await fault(true)).toEqual(inPlace);
   });
 });

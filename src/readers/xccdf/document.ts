@@ -91,8 +91,9 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   const scanner = new XmlScanner(reader, {
     source,
     // tokenised by string search (see quick-path.ts) rather than by saxes: the Benchmark (most of a real
-    // ARF's bytes are the data stream's copy of it), the TestResult, and the OVAL report read for evidence
-    quick: evidence ? ["Benchmark", "TestResult", "oval_results"] : ["Benchmark", "TestResult"],
+    // ARF's bytes are the data stream's copy of it), the TestResult, and the OVAL report read for evidence,
+    // whose definitions are each read in one step (OvalReportReader.readWhole)
+    quick: evidence ? ["Benchmark", "TestResult", "oval_results", "definitions"] : ["Benchmark", "TestResult"],
     // saxes stops where the reader skips (with no evidence wanted, oval_results is skipped too)
     saxesStops: evidence ? SKIPPED_SUBTREES : [...SKIPPED_SUBTREES, "oval_results"],
     batches: pool && {

@@ -302,9 +302,11 @@ export class XccdfReader implements XmlEvents {
   /**
    * A rule-result in oscap's usual shape is read straight from the text, with
    * none of the per-element work of open/text/close (most of a rule-heavy
-   * report); so are a kept Rule's plain references and idents (readRuleChild).
+   * report); so are a kept Rule's plain references and idents (readRuleChild),
+   * and the definitions of an OVAL report read for evidence.
    */
   readWhole(tag: OpenTag, buf: string, from: number): number {
+    if (this.oval) return this.oval.readWhole(tag, buf, from);
     if (tag.local === "reference" || tag.local === "ident") return this.readRuleChild(tag, buf, from);
     if (tag.local !== "rule-result" || !this.test || this.capture || !this.isXccdf(tag)) return -1;
     // once per rule-result of a rule-heavy report: only what goes into the line is looked at
