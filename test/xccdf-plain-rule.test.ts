@@ -60,6 +60,8 @@ describe("a kept Rule in the usual shape, read straight from its text", () => {
     [`<title>T</title><reference href="u">a\r\nb</reference><ident system="s"> CCE-1 </ident><ident system="s">  </ident>`, true],
     [`<title>T</title><check system="oval"><check-content-ref name="x" href="y"/><h:odd>&bogus;</h:odd></check><platform idref="p"/><warning>w <h:b>b</h:b></warning>`, true],
     [`text between & children <title>T</title> more text`, true],
+    // references: the plain ones in one pattern each, the others as any child
+    [`<title>T</title><reference href="u">a > b</reference><reference href="v">end tag </reference ><reference href="w" >x</reference>`, true],
     [`<title>T</title><unknown>child</unknown>`, false],
     [`<title>T</title><description xmlns:x="urn:x">declares</description>`, false],
     [`<title>T</title><description>a<description>nested</description>c</description>`, false],

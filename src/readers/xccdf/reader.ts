@@ -407,7 +407,7 @@ export class XccdfReader implements XmlEvents {
     const kept = this.kept.get(id);
     if (!kept) return undefined;
     this.kept.delete(id);
-    const plain = readPlainRule(kept.attributes, kept.content, (ref) => this.valueOf(ref, kept.valuesSeen), this.maxField);
+    const plain = readPlainRule(kept.name, kept.attributes, kept.content, (ref) => this.valueOf(ref, kept.valuesSeen), this.maxField);
     const meta = plain ?? this.readKeptInPlace(id, kept);
     if (!meta) return undefined;
     meta.section = sectionOf(id, meta.references, kept.platforms);
