@@ -92,8 +92,9 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
     source,
     // tokenised by string search (see quick-path.ts) rather than by saxes: the Benchmark (most of a real
     // ARF's bytes are the data stream's copy of it), the TestResult, and the OVAL report read for evidence,
-    // whose definitions are each read in one step (OvalReportReader.readWhole)
-    quick: evidence ? ["Benchmark", "TestResult", "oval_results", "definitions"] : ["Benchmark", "TestResult"],
+    // whose definitions are each read in one step (OvalReportReader.readWhole); a Benchmark's Groups and
+    // Profiles too, so that their Values and selections are offered to XccdfReader.readFromStart
+    quick: ["Benchmark", "Group", "Profile", "TestResult", ...(evidence ? ["oval_results", "definitions"] : [])],
     // saxes stops where the reader skips (with no evidence wanted, oval_results is skipped too)
     saxesStops: evidence ? SKIPPED_SUBTREES : [...SKIPPED_SUBTREES, "oval_results"],
     batches: pool && {

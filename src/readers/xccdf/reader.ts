@@ -3,6 +3,7 @@ import { PipeError, type Position } from "../../errors.js";
 import { ByteLines, utf8 } from "../../streams/byte-lines.js";
 import { plainText, readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
 import { readPlainRule } from "./plain-rule.js";
+import { readPlainValue, skipSelections } from "./plain-items.js";
 import { collapse, sectionOf, toDateTime, xccdfSeverity } from "./fields.js";
 import { countLines } from "../../xml/syntax.js";
 import type { EvidenceHold } from "./evidence-hold.js";
@@ -351,7 +352,8 @@ export class XccdfReader implements XmlEvents {
    * rule-results notselected), notselected only: 1.5-2.1 s before, 1.1-1.4 s.
    */
   readFromStart(buf: string, lt: number): number {
-    if (!this.test || this.capture) return -1;
+    if (this.capture) return -1;
+    if (!this.test) return this.rule || this.rr || this.oval ? -1 : this.readItemFromStart(buf, lt);
     PLAIN_RULE_RESULT.lastIndex = lt;
     const m = PLAIN_RULE_RESULT.exec(buf);
     if (!m) return -1;
@@ -365,6 +367,26 @@ export class XccdfReader implements XmlEvents {
     if (name && this.wantsCheck) rr.check = { href, name };
     this.emit(rr);
     return end;
+  }
+
+  /**
+   * In a Benchmark, a Value in SSG's shape is read whole, and a Profile's
+   * plain selections are passed over, by one pattern each (plain-items.ts),
+   * as element by element: no fault to find, the same Values stored.
+   */
+  private readItemFromStart(buf: string, lt: number): number {
+    if (this.stack[this.stack.length - 1] === "Profile") return skipSelections(buf, lt);
+    const value = readPlainValue(buf, lt);
+    if (!value || value.id.length * 3 > this.maxField || value.texts.some((text) => text.length * 3 > this.maxField)) return -1;
+    if (!XCCDF_NAMESPACES.has(this.scanner.uriOf(`${value.prefix}Value`) ?? "")) return -1;
+    // in place, a Value without an id stores nothing
+    if (value.id) {
+      for (const text of value.texts) {
+        this.version++;
+        this.setValue(value.id, text.trim());
+      }
+    }
+    return value.end;
   }
 
   /** A Rule of the Benchmark (not inside anything being read) is kept as text: see KeptRule. */
@@ -650,10 +672,7 @@ export class XccdfReader implements XmlEvents {
         if (this.profileId && !this.profiles.has(this.profileId)) this.profiles.set(this.profileId, collapse(raw));
         break;
       case "value-value":
-        if (this.valueId) {
-          this.values.set(this.valueId, raw.trim());
-          if (!this.valueOrder.has(this.valueId)) this.valueOrder.set(this.valueId, this.valueOrder.size);
-        }
+        if (this.valueId) this.setValue(this.valueId, raw.trim());
         break;
       case "test-target":
         if (this.test) {
@@ -674,6 +693,12 @@ export class XccdfReader implements XmlEvents {
         if (this.rr && this.rr.fix === undefined && raw.trim()) this.rr.fix = raw.trim();
         break;
     }
+  }
+
+  /** A Value's text; the first time its id is seen, its place in the order of Values (see KeptRule.valuesSeen). */
+  private setValue(id: string, text: string): void {
+    this.values.set(id, text);
+    if (!this.valueOrder.has(id)) this.valueOrder.set(id, this.valueOrder.size);
   }
 
   /** Writes the rule-result's line (not for a notselected rule unless asked). */
