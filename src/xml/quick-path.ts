@@ -62,6 +62,21 @@ export class QuickPath {
     return this.longTag ? this.longTag.pieces.join("") : this.rest;
   }
 
+  /** Characters of input carried to the next chunk as a string (none while a long tag is gathered). */
+  get carriedChars(): number {
+    return this.longTag ? 0 : this.rest.length;
+  }
+
+  /**
+   * Gives up the input carried to the next chunk, for the caller to hand it
+   * back in front of that chunk, read again as if never read: see XmlScanner.decode.
+   */
+  takeCarried(): string {
+    const rest = this.longTag ? "" : this.rest;
+    if (!this.longTag) this.rest = "";
+    return rest;
+  }
+
   feed(text: string): string {
     const long = this.longTag;
     if (long) {

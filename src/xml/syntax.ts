@@ -225,7 +225,8 @@ export function safeTextEnd(buf: string, from: number): number {
 /**
  * Finds the end tag `close` (`</name`, then optional blanks, then `>`) at or
  * after `from`. Returns [start, end] of the tag, or INCOMPLETE with the offset
- * from which a later buffer must be searched again.
+ * from which a later buffer must be searched again: none of it if `hay` ends
+ * with a `>`, where no end tag can begin and go on in the next buffer.
  */
 export function findEndTag(hay: string, close: string, from: number): [number, number] | [typeof INCOMPLETE, number] {
   for (let at = hay.indexOf(close, from); at >= 0; at = hay.indexOf(close, at + 1)) {
@@ -234,6 +235,7 @@ export function findEndTag(hay: string, close: string, from: number): [number, n
     if (i === hay.length) return [INCOMPLETE, at];
     if (hay.charCodeAt(i) === Char.Gt) return [at, i + 1];
   }
+  if (hay.charCodeAt(hay.length - 1) === Char.Gt) return [INCOMPLETE, Math.max(from, hay.length)];
   return [INCOMPLETE, Math.max(from, hay.length - close.length)];
 }
 
