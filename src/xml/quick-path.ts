@@ -69,7 +69,7 @@ export class QuickPath {
 
   /**
    * Gives up the input carried to the next chunk, for the caller to hand it
-   * back in front of that chunk, read again as if never read: see XmlScanner.decode.
+   * back in front of that chunk, read again as if never read: see XmlScanner.keepTail.
    */
   takeCarried(): string {
     const rest = this.longTag ? "" : this.rest;
