@@ -69,8 +69,16 @@ for f in "${files[@]}"; do
   mb=$(( $(stat -c %s "$f") / 1048576 ))
   name=$(basename "$f" .arf.xml)
   cat "$f" > /dev/null   # same page-cache state for every tool
+  # xmllint and xccdf2rules in turn, twice: each one's faster run (a burst of load on a shared machine
+  # then slows one run, not the ratio; xmllint alone took 1.5-16 s on the 338 MB CIS file in one hour
+  # here), and xccdf2rules's larger peak RSS
   read -r xs xk < <(measure xmllint --stream --noout "$f")
   read -r os ok < <(measure bin/xccdf2rules "$f")
+  read -r xs2 _ < <(measure xmllint --stream --noout "$f")
+  read -r os2 ok2 < <(measure bin/xccdf2rules "$f")
+  xs=$(echo "if ($xs2 < $xs) $xs2 else $xs" | bc -l)
+  os=$(echo "if ($os2 < $os) $os2 else $os" | bc -l)
+  ok=$(( ok2 > ok ? ok2 : ok ))
   read -r ls lk < <(measure "$python" bench/lxml_iterparse.py "$f")
   # for information: the opt-in second thread (the targets are for the default, one thread)
   read -r js jk < <(measure bin/xccdf2rules --jobs 2 "$f")
@@ -93,10 +101,13 @@ done
 
 for f in "$cis_arf" "$real_arf"; do
   echo
-  echo "real ARF $(basename "$f") ($(( $(stat -c %s "$f") / 1048576 )) MB), fastest of 5:"
-  xs=$(fastest 5 bin/xccdf2rules "$f")
-  es=$(fastest 5 "$python" bench/lxml_extract.py "$f")
-  ls=$(fastest 5 "$python" bench/lxml_iterparse.py "$f")
+  echo "real ARF $(basename "$f") ($(( $(stat -c %s "$f") / 1048576 )) MB), fastest of 10, the tools in turn:"
+  xs="" es="" ls=""
+  for _ in $(seq 10); do
+    xs=$(fastest 1 bin/xccdf2rules "$f" | awk -v best="$xs" '{ print (best == "" || $1 < best) ? $1 : best }')
+    es=$(fastest 1 "$python" bench/lxml_extract.py "$f" | awk -v best="$es" '{ print (best == "" || $1 < best) ? $1 : best }')
+    ls=$(fastest 1 "$python" bench/lxml_iterparse.py "$f" | awk -v best="$ls" '{ print (best == "" || $1 < best) ? $1 : best }')
+  done
   printf '  xccdf2rules %.3f s, lxml extractor %.3f s (bare lxml iterparse, counting elements: %.3f s, %.2fx)\n' "$xs" "$es" "$ls" "$(echo "$ls / $xs" | bc -l)"
   verdict "$(printf 'real ARF %s: >= 1.5x the lxml extractor (got %.2fx)' "$(basename "$f")" "$(echo "$es / $xs" | bc -l)")" "$(echo "$es / $xs >= 1.5" | bc -l)"
 done
