@@ -77,7 +77,7 @@ export class OpenElements {
     let frame: Record<string, string> | null = null;
     if (declares) {
       for (const key in attributes) {
-        if (key.charCodeAt(0) === Char.LowerX && (key === "xmlns" || key.startsWith("xmlns:"))) {
+        if (key.charCodeAt(0) === Char.LowerX && isNamespaceDeclaration(key)) {
           frame ??= {};
           frame[key] = attributes[key];
         }
@@ -147,6 +147,11 @@ export class OpenElements {
     }
     return undefined;
   }
+}
+
+/** True for an attribute that declares a namespace (`xmlns`, `xmlns:p`). */
+export function isNamespaceDeclaration(key: string): boolean {
+  return key === "xmlns" || key.startsWith("xmlns:");
 }
 
 /** A qualified name without its prefix. */

@@ -2,7 +2,7 @@ import type { OpenTag, XmlEvents } from "./scanner.js";
 import type { OpenElements } from "./elements.js";
 import type { BatchCutting } from "./batch-cutter.js";
 import { localOf } from "./elements.js";
-import { Char, INCOMPLETE, SyntaxFault, excerpt, decodeText, findEndTag, parseStartTag, safeTextEnd, type LinesRead } from "./syntax.js";
+import { Char, INCOMPLETE, SyntaxFault, excerpt, decodeText, endTagCloses, findEndTag, parseStartTag, safeTextEnd, type LinesRead } from "./syntax.js";
 
 /**
  * The quick path: the content of a quick element (the TestResult: nearly all
@@ -156,8 +156,7 @@ export class QuickPath {
         const gt = buf.indexOf(">", lt);
         if (gt < 0) return this.suspend(buf, lt);
         const open = elements.innermost;
-        const afterName = lt + 2 + open.length;
-        if (!(buf.startsWith(open, lt + 2) && (afterName === gt || buf.slice(afterName, gt).trim() === ""))) {
+        if (!endTagCloses(buf, lt, gt, open)) {
           throw new SyntaxFault(`unexpected close tag </${excerpt(buf.slice(lt + 2, gt).trim())}> (open element is <${excerpt(open)}>)`, lt);
         }
         if (elements.depth === elements.quickDepth) {

@@ -239,6 +239,15 @@ export function findEndTag(hay: string, close: string, from: number): [number, n
   return [INCOMPLETE, Math.max(from, hay.length - close.length)];
 }
 
+/**
+ * True if the end tag at `lt`, whose `>` is at `gt`, closes element `name`:
+ * `</name`, then nothing but blanks up to the `>`.
+ */
+export function endTagCloses(buf: string, lt: number, gt: number, name: string): boolean {
+  const afterName = lt + 2 + name.length;
+  return buf.startsWith(name, lt + 2) && (afterName === gt || buf.slice(afterName, gt).trim() === "");
+}
+
 /** Counts line feeds in buf[0, to). */
 export function countLines(buf: string, to: number): number {
   let n = 0;

@@ -1,6 +1,6 @@
 import type { OpenTag, XmlEvents } from "../../xml/scanner.js";
 import { localOf } from "../../xml/elements.js";
-import { Char, INCOMPLETE, findEndTag, parsePlainStartTag } from "../../xml/syntax.js";
+import { Char, INCOMPLETE, endTagCloses, findEndTag, parsePlainStartTag } from "../../xml/syntax.js";
 
 // Reads one OVAL results report (the content of an `oval_results` element) and keeps only what
 // explains the definitions asked for: their criteria trees with results, their tests, objects,
@@ -164,8 +164,7 @@ export class OvalReportReader implements XmlEvents {
       if (next === Char.Slash) {
         const gt = buf.indexOf(">", lt);
         const name = open.pop()!;
-        const afterName = lt + 2 + name.length;
-        if (gt < 0 || !buf.startsWith(name, lt + 2) || (afterName !== gt && buf.slice(afterName, gt).trim() !== "")) return -1;
+        if (gt < 0 || !endTagCloses(buf, lt, gt, name)) return -1;
         pos = gt + 1;
         if (open.length === 0) break;
         continue;

@@ -1,5 +1,5 @@
-import { Char, INCOMPLETE, SyntaxFault, decodeText, findEndTag, parsePlainStartTag, parseStartTag } from "../../xml/syntax.js";
-import { localOf } from "../../xml/elements.js";
+import { Char, INCOMPLETE, SyntaxFault, decodeText, endTagCloses, findEndTag, parsePlainStartTag, parseStartTag } from "../../xml/syntax.js";
+import { isNamespaceDeclaration, localOf } from "../../xml/elements.js";
 import { collapse, xccdfSeverity } from "./fields.js";
 import { plainText } from "./plain-rule-result.js";
 import type { RuleMeta } from "./line.js";
@@ -113,8 +113,7 @@ function flatText(buf: string, from: number, to: number, valueOf: (id: string) =
       const gt = buf.indexOf(">", stop);
       const name = open.pop();
       if (gt < 0 || gt >= to || name === undefined) return undefined;
-      const afterName = stop + 2 + name.length;
-      if (!buf.startsWith(name, stop + 2) || (afterName !== gt && buf.slice(afterName, gt).trim() !== "")) return undefined;
+      if (!endTagCloses(buf, stop, gt, name)) return undefined;
       if (BLOCK.has(localOf(name))) text += " ";
       pos = gt + 1;
       continue;
@@ -150,7 +149,7 @@ function decoded(text: string, offset: number): string | undefined {
 }
 
 function declaresNamespace(attributes: Record<string, string>): boolean {
-  for (const key in attributes) if (key === "xmlns" || key.startsWith("xmlns:")) return true;
+  for (const key in attributes) if (isNamespaceDeclaration(key)) return true;
   return false;
 }
 
