@@ -97,6 +97,24 @@ describe("Values and Profiles' selections in SSG's shape, matched by one pattern
     expect(line.profile).toEqual({ id: "p", title: "The profile" });
   });
 
+  it("cost time linear in the input when the pattern fails late in each Value (a guard, with a generous ceiling)", async () => {
+    // each Value matches up to its description, then fails at a warning; 200,000 selections in runs
+    const values = Array.from({ length: 40_000 }, (_, i) => `<Value id="v${i}" type="string"><title>V</title><description>${"d ".repeat(40)}</description><warning>w</warning><value>x</value></Value>`).join("\n");
+    const selections = Array.from({ length: 200_000 }, (_, i) => `<select idref="r${i}" selected="true"/>`).join("\n");
+    const data = Buffer.from(doc(selections, "x").replace("<Group id=\"g\"><title>G</title>", `<Group id="g"><title>G</title>\n${values}`));
+    const timed = async (whole: boolean) => {
+      const started = performance.now();
+      const reading = await read(data, whole, 1 << 16);
+      return { reading, ms: performance.now() - started };
+    };
+    const inPlace = await timed(false);
+    const whole = await timed(true);
+    expect(whole.reading.text).toBe(inPlace.reading.text);
+    expect(whole.reading.inOneStep).toBeGreaterThan(0);
+    // measured: both ~1-2 s for these ~20 MB
+    expect(whole.ms).toBeLessThan(3 * inPlace.ms + 3_000);
+  });
+
   it("leave a fault to the reading element by element, which tells it at the same place", async () => {
     for (const items of [`<select idref="a" idref="b"/>`, `<select idref="r" selected="true"/><select idref="s" selected="true"></Profile>`]) {
       const data = Buffer.from(doc(items, "x"));
