@@ -163,22 +163,25 @@ export async function writeText(chunks: Iterable<string | Buffer> | AsyncIterabl
  * 63.7 ms); once fd 1 says EAGAIN (a pipe in non-blocking mode), the rest goes
  * through io.stdout with back-pressure. A write blocks until the reader
  * takes it: for a command that does nothing else meanwhile. A closed pipe
- * throws EPIPE, which runCli takes as success.
+ * throws EPIPE, which runCli takes as success. `written` is told of each
+ * chunk written straight to fd 1, before the next is asked for (not of those
+ * that go through io.stdout).
  */
-export async function writeStdout(chunks: AsyncIterable<Buffer>, io: Io, fd = 1): Promise<void> {
+export async function writeStdout(chunks: AsyncIterable<Buffer>, io: Io, written?: (chunk: Buffer) => void): Promise<void> {
   const iterator = chunks[Symbol.asyncIterator]();
   for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
     const chunk = next.value;
-    let written = 0;
+    let done = 0;
     try {
-      while (written < chunk.length) written += writeSync(fd, chunk, written);
+      while (done < chunk.length) done += writeSync(1, chunk, done);
+      written?.(chunk);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EAGAIN") {
         await iterator.return?.();
         throw err;
       }
       const rest = async function* () {
-        yield chunk.subarray(written);
+        yield chunk.subarray(done);
         for (let more = await iterator.next(); !more.done; more = await iterator.next()) yield more.value;
       };
       return writeText(rest(), io.stdout);

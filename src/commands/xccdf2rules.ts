@@ -1,6 +1,7 @@
 import { openInputs } from "../streams/input.js";
 import { runCli, writeStdout, type CommandSpec } from "../cli/run.js";
 import { DEFAULT_JOBS, DEFAULT_MAX_FIELD, xccdfToNdjson } from "../readers/xccdf/document.js";
+import { OutputBlocks } from "../streams/byte-lines.js";
 import { DEFAULT_EVIDENCE_ITEMS, EVIDENCE_MODES, type EvidenceMode } from "../readers/xccdf/evidence.js";
 
 interface Args {
@@ -60,14 +61,16 @@ export const spec: CommandSpec<Args> = {
   plainDefaults: defaults,
   async run(args, io) {
     const paths = args._.map(String);
+    // the lines' blocks are reused once written (see OutputBlocks)
+    const blocks = new OutputBlocks();
     async function* all() {
       // nothing else to do while a read is under way: reads block (~30% faster, see readNow)
       for await (const input of openInputs(paths, { blocking: true })) {
-        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, evidence: args.evidence, evidenceItems: args["evidence-items"], maxField: args["max-field"], onWarning: io.warn });
+        yield* xccdfToNdjson(input.chunks, { source: input.name, includeNotselected: args["include-notselected"], jobs: args.jobs, evidence: args.evidence, evidenceItems: args["evidence-items"], maxField: args["max-field"], onWarning: io.warn, blocks });
       }
     }
     // and writes block too (writeStdout)
-    await writeStdout(all(), io);
+    await writeStdout(all(), io, (part) => blocks.release(part));
   },
 };
 

@@ -1,6 +1,7 @@
 import { XmlScanner } from "../../xml/scanner.js";
 import { PipeError } from "../../errors.js";
 import type { RuleResult } from "../../types.js";
+import type { OutputBlocks } from "../../streams/byte-lines.js";
 import { DEFAULT_MAX_FIELD, SKIPPED_SUBTREES, XccdfReader, type BatchContext } from "./reader.js";
 
 export { DEFAULT_MAX_FIELD } from "./reader.js";
@@ -37,6 +38,11 @@ export interface XccdfToRulesOptions {
    * --include-notselected (every Rule is named) or batches.
    */
   keepRules?: boolean;
+  /**
+   * Blocks for the lines, reused: the caller promises to `release` each
+   * yielded part once it is written, and not to keep it after.
+   */
+  blocks?: OutputBlocks;
 }
 
 /**
@@ -81,7 +87,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   // Rules kept as text, read when named (see KeptRule): not when every Rule is named anyway, nor with
   // batches, whose context carries read Rules
   const keepRules = (opts.keepRules ?? true) && !opts.includeNotselected && jobs <= 1;
-  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence, maxField, onTruncated, keepRules });
+  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence, maxField, onTruncated, keepRules, blocks: opts.blocks });
   // loaded only when asked for: worker_threads and the pool cost a plain run's start-up ~10 ms
   const pool = jobs > 1 ? new (await import("./batches.js")).BatchPool(jobs - 1, opts.workerUrl) : undefined;
   /** Lines and batches, in document order. */

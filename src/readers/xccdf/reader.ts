@@ -1,6 +1,6 @@
 import { XmlScanner, type OpenTag, type XmlEvents } from "../../xml/scanner.js";
 import { PipeError, type Position } from "../../errors.js";
-import { ByteLines, utf8 } from "../../streams/byte-lines.js";
+import { ByteLines, utf8, type OutputBlocks } from "../../streams/byte-lines.js";
 import { plainText, readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
 import { readPlainRule } from "./plain-rule.js";
 import { readPlainValue, skipSelections } from "./plain-items.js";
@@ -52,6 +52,8 @@ export interface XccdfReaderOptions {
    * KeptRule). Not with batches: their context carries read Rules only.
    */
   keepRules?: boolean;
+  /** Blocks for the lines, reused once the caller has written them (see OutputBlocks). */
+  blocks?: OutputBlocks;
 }
 
 /**
@@ -106,7 +108,7 @@ export class NotABatch extends Error {}
  */
 export class XccdfReader implements XmlEvents {
   /** RuleResult lines ready to be taken by the caller. */
-  readonly out = new ByteLines();
+  readonly out: ByteLines;
   testResults = 0;
 
   private scanner!: XmlScanner;
@@ -151,6 +153,7 @@ export class XccdfReader implements XmlEvents {
 
   /** With `batches`, a reader for batches cut from a TestResult whose context that is. */
   constructor(opts: XccdfReaderOptions = {}, batches?: BatchContext) {
+    this.out = new ByteLines(opts.blocks);
     this.includeNotselected = Boolean(batches?.includeNotselected ?? opts.includeNotselected);
     this.maxField = batches?.maxField ?? opts.maxField ?? DEFAULT_MAX_FIELD;
     this.onTruncated = opts.onTruncated ?? (() => {});
