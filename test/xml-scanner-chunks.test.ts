@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { xccdfToNdjson } from "../src/readers/xccdf/document.js";
 import { QuickPath } from "../src/xml/quick-path.js";
+import { safeTextEnd } from "../src/xml/syntax.js";
 import { inSlices } from "./helpers/chunks.js";
 import { ROOT } from "./helpers/paths.js";
 
@@ -43,5 +44,18 @@ describe("chunks decoded up to their last '>'", () => {
     expect(taken.mock.calls.length).toBeGreaterThan(50);
     vi.restoreAllMocks();
     expect(text).toBe(await lines(data, data.length));
+  });
+});
+
+describe("safeTextEnd (where buffered text may be cut)", () => {
+  it("cuts before a trailing reference that may be incomplete, and only one after `from`", () => {
+    expect(safeTextEnd("<a>x &amp; y &l", 3)).toBe(13);
+    expect(safeTextEnd("<a>x &amp; y &lt;", 3)).toBe(17);
+    expect(safeTextEnd("<a>x &amp; y", 3)).toBe(12);
+    // an `&` before `from` is not the text's
+    expect(safeTextEnd("<a b='&'>text", 9)).toBe(13);
+    expect(safeTextEnd("&&&", 1)).toBe(2);
+    expect(safeTextEnd("text\r", 0)).toBe(4);
+    expect(safeTextEnd("text &amp\r", 0)).toBe(5);
   });
 });

@@ -216,8 +216,11 @@ export function decodeText(text: string, offset: number): string {
  */
 export function safeTextEnd(buf: string, from: number): number {
   let end = buf.length;
-  const amp = buf.lastIndexOf("&");
-  if (amp >= from && buf.indexOf(";", amp) < 0) end = amp;
+  // the last `&` after `from`, searched forwards: lastIndexOf, finding none, would go back through the
+  // whole buffer, not just its text (~100 ms of a 150 MB rule-heavy report, whose chunks hold no `&`)
+  let amp = buf.indexOf("&", from);
+  for (let next = amp; next >= 0; next = buf.indexOf("&", next + 1)) amp = next;
+  if (amp >= 0 && buf.indexOf(";", amp) < 0) end = amp;
   if (end > from && buf.charCodeAt(end - 1) === Char.Cr) end--;
   return end;
 }
