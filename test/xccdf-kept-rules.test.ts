@@ -25,6 +25,9 @@ const REAL: [string, Buffer][] = [
   ...["examples/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz", "test/data/ubuntu2204-cis-level2-server.arf.gz"].map((path): [string, Buffer] => [path, gunzipSync(readFileSync(resolve(ROOT, path)))]),
 ];
 
+/** The compiled batch worker (npm test builds first). */
+const WORKER = new URL(`file://${resolve(ROOT, "dist/readers/xccdf/batch-worker.js")}`);
+
 const doc = (benchmark: string, results: string) =>
   `<?xml version="1.0"?>\n<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" xmlns:h="http://www.w3.org/1999/xhtml" id="b">\n${benchmark}\n` +
   `<TestResult id="t">\n${results}\n</TestResult>\n</Benchmark>\n`;
@@ -131,6 +134,45 @@ describe("Rules kept as text until a line names them", () => {
       const text = await lines(data, chunk, true);
       expect(text).toBe(await lines(data, chunk, false));
       expect(text.trim().split("\n").map((line) => JSON.parse(line).title)).toEqual(["second", "L"]);
+    }
+  });
+});
+
+describe("a Rule's texts dropped once its part of a line is serialised (settleRule)", () => {
+  it("still give every later line of the Rule its texts: a second TestResult, another severity, lines held for evidence", async () => {
+    const rule =
+      `<Rule id="r" severity="low"><title>T</title><description>D "quoted"</description><rationale>R</rationale>` +
+      `<ident system="s">CCE-1</ident><reference href="h">1.2.3</reference><fixtext>F</fixtext></Rule>`;
+    const second = `<TestResult id="t2">\n<rule-result idref="r" severity="high"><result>pass</result></rule-result>\n${result("r")}\n</TestResult>`;
+    const data = Buffer.from(doc(rule, result("r")).replace("</Benchmark>", `${second}\n</Benchmark>`));
+    const [first, ...later] = (await drain(xccdfToRules(inSlices(data, 11), {}))).items;
+    expect(first).toMatchObject({ title: "T", description: 'D "quoted"', rationale: "R", severity: "low", remediation: "F", idents: [{ system: "s", value: "CCE-1" }], references: [{ href: "h", value: "1.2.3" }] });
+    expect(later.map((line) => line.severity)).toEqual(["high", "low"]);
+    const ruleFields = ({ title, description, rationale, remediation, idents, references }: (typeof later)[0]) => ({ title, description, rationale, remediation, idents, references });
+    for (const line of later) expect(ruleFields(line)).toEqual(ruleFields(first));
+    // the same lines as with batches, whose readers keep the texts
+    const batched = (await drain(xccdfToRules(inSlices(data, 11), { jobs: 2, batchChars: 16, workerUrl: WORKER }))).items;
+    expect(batched).toEqual([first, ...later]);
+  });
+});
+
+describe("the namespaces in scope of kept Rules (asked once while no declaration comes or goes)", () => {
+  it("follow declarations made and ended between Rules", async () => {
+    const x = "http://checklists.nist.gov/xccdf/1.2";
+    // a declaration in a child sends each kept Rule to the reader of kept Rules (not readPlainRule), which
+    // opens it in the namespaces it was kept in
+    const rule = (prefix: string, id: string) => `<${prefix}:Rule id="${id}"><${prefix}:title>T ${id}</${prefix}:title><${prefix}:description xmlns:q="urn:q">D ${id}</${prefix}:description></${prefix}:Rule>`;
+    const results = ["a", "b", "c"].map((id) => `<x:rule-result idref="${id}"><x:result>fail</x:result></x:rule-result>`).join("");
+    const data = Buffer.from(
+      `<x:Benchmark xmlns:x="${x}" id="b">${rule("x", "a")}` +
+        `<x:Group id="g" xmlns:y="${x}">${rule("y", "b")}</x:Group>` +
+        `<x:Group id="h" xmlns:z="${x}">${rule("z", "c")}</x:Group>` +
+        `<x:TestResult id="t">${results}</x:TestResult></x:Benchmark>`,
+    );
+    for (const chunk of [1 << 16, 13]) {
+      const text = await lines(data, chunk, true);
+      expect(text).toBe(await lines(data, chunk, false));
+      expect(text.trim().split("\n").map((line) => JSON.parse(line).description)).toEqual(["D a", "D b", "D c"]);
     }
   });
 });

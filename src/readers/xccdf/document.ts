@@ -87,7 +87,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
   // Rules kept as text, read when named (see KeptRule): not when every Rule is named anyway, nor with
   // batches, whose context carries read Rules
   const keepRules = (opts.keepRules ?? true) && !opts.includeNotselected && jobs <= 1;
-  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence, maxField, onTruncated, keepRules, blocks: opts.blocks });
+  const reader = new XccdfReader({ includeNotselected: opts.includeNotselected, evidence, maxField, onTruncated, keepRules, dropRuleTexts: jobs <= 1, blocks: opts.blocks });
   // loaded only when asked for: worker_threads and the pool cost a plain run's start-up ~10 ms
   const pool = jobs > 1 ? new (await import("./batches.js")).BatchPool(jobs - 1, opts.workerUrl) : undefined;
   /** Lines and batches, in document order. */

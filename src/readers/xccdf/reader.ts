@@ -9,7 +9,7 @@ import { countLines } from "../../xml/syntax.js";
 import type { EvidenceHold } from "./evidence-hold.js";
 import { needsEvidence, type EvidenceMode } from "./evidence.js";
 import type { OvalReportReader } from "./evidence-oval.js";
-import { tailJson, writeRuleLine, type BenchmarkMeta, type RuleMeta, type TestContext } from "./line.js";
+import { settleRule, tailJson, writeRuleLine, type BenchmarkMeta, type RuleMeta, type TestContext } from "./line.js";
 import { BLOCK, UNREAD_IN_GROUP, UNREAD_IN_PROFILE, UNREAD_IN_VALUE, ruleTextKind, storeRuleText, unreadInRule, type RuleTextKind } from "./rule-children.js";
 
 const XCCDF_NAMESPACES = new Set(["http://checklists.nist.gov/xccdf/1.1", "http://checklists.nist.gov/xccdf/1.2"]);
@@ -52,6 +52,11 @@ export interface XccdfReaderOptions {
    * KeptRule). Not with batches: their context carries read Rules only.
    */
   keepRules?: boolean;
+  /**
+   * A Rule's texts are dropped once its part of a line is serialised
+   * (settleRule): not when batches will be cut, whose context carries them.
+   */
+  dropRuleTexts?: boolean;
   /** Blocks for the lines, reused once the caller has written them (see OutputBlocks). */
   blocks?: OutputBlocks;
 }
@@ -73,7 +78,7 @@ interface KeptRule {
   content: string;
   /** Where its content begins in the input, for faults found when it is read. */
   at: { line: number; col: number };
-  namespaces: Record<string, string>;
+  namespaces: Readonly<Record<string, string>>;
   /** Its Benchmark's platforms (for its section). */
   platforms: string[];
   /** Values seen before it: a `sub` names one of these, as when read in place. */
@@ -113,6 +118,7 @@ export class XccdfReader implements XmlEvents {
 
   private scanner!: XmlScanner;
   private readonly includeNotselected: boolean;
+  private readonly dropRuleTexts: boolean;
   private readonly maxField: number;
   private readonly onTruncated: (what: string) => void;
   private readonly stack: string[] = [];
@@ -126,7 +132,7 @@ export class XccdfReader implements XmlEvents {
   /** In a reader of kept Rules: the Values seen before the Rule being read (see readKept). */
   private valuesBefore = Infinity;
   /** Reads the kept Rules, one after another, in a Benchmark of their prefix and namespaces (see readKept). */
-  private side?: { reader: XccdfReader; scanner: XmlScanner; benchmark: string; namespaces: Record<string, string>; line: number };
+  private side?: { reader: XccdfReader; scanner: XmlScanner; benchmark: string; namespaces: Readonly<Record<string, string>>; line: number };
   private readonly profiles = new Map<string, string>();
   private readonly benchmarks = new Map<string, BenchmarkMeta>();
   private readonly openBenchmarks: string[] = [];
@@ -161,6 +167,7 @@ export class XccdfReader implements XmlEvents {
     this.evidence = batches ? undefined : opts.evidence;
     this.batchEvidence = batches?.evidence;
     if (opts.keepRules && !batches) this.keptLocal = "Rule";
+    this.dropRuleTexts = Boolean(opts.dropRuleTexts) && !batches;
     if (batches) {
       for (const [id, meta] of batches.rules) this.rules.set(id, meta);
       for (const [id, value] of batches.values) this.values.set(id, value);
@@ -708,6 +715,7 @@ export class XccdfReader implements XmlEvents {
   private emit(rr: RuleResultBuilder): void {
     if (rr.result === "notselected" && !this.includeNotselected) return;
     const meta = this.ruleMeta(rr.idref);
+    if (meta && this.dropRuleTexts) settleRule(rr.idref, meta);
     const tail = this.tailOf(this.test!);
     if (this.batchEvidence && rr.check && needsEvidence(this.batchEvidence, rr.result)) throw new NotABatch("a rule-result whose line waits for evidence");
     if (this.evidence && this.wantsCheck && this.evidence.hold(rr, meta, tail, rr.check)) return;
@@ -762,7 +770,8 @@ function placedIn(p: Position | undefined, line: number, head: number, at: { lin
   return { ...p, line: at.line + p.line - line };
 }
 
-function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  if (a === b) return true;
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }
