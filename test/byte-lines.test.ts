@@ -2,6 +2,16 @@ import { describe, expect, it } from "vitest";
 import { ByteLines, OutputBlocks, utf8 } from "../src/streams/byte-lines.js";
 import { seeded } from "./helpers/seeded.js";
 
+/** Writes line `i`, of a size drawn from `sizes`, as bytes or as text at random; returns it with its line feed. */
+function writeLine(out: ByteLines, random: () => number, sizes: number[], i: number): string {
+  const size = sizes[Math.floor(random() * sizes.length)];
+  const body = `${i}:${"é€x".repeat(Math.ceil(size / 3)).slice(0, size)}`;
+  if (random() < 0.5) out.bytes(utf8(body));
+  else out.text(body);
+  out.endLine();
+  return `${body}\n`;
+}
+
 describe("ByteLines", () => {
   it("hands out every line written, in order, across full blocks, shared pieces, takes and discards", () => {
     const random = seeded(14);
@@ -12,12 +22,7 @@ describe("ByteLines", () => {
     let pending = "";
     const got: Buffer[] = [];
     for (let i = 0; i < 400; i++) {
-      const size = sizes[Math.floor(random() * sizes.length)];
-      const body = `${i}:${"é€x".repeat(Math.ceil(size / 3)).slice(0, size)}`;
-      if (random() < 0.5) out.bytes(utf8(body));
-      else out.text(body);
-      out.endLine();
-      pending += `${body}\n`;
+      pending += writeLine(out, random, sizes, i);
       const next = random();
       if (next < 0.2) {
         got.push(...out.takeParts());
@@ -76,12 +81,7 @@ describe("ByteLines", () => {
         }
       };
       for (let i = 0; i < 1500; i++) {
-        const size = sizes[Math.floor(random() * sizes.length)];
-        const body = `${i}:${"é€x".repeat(Math.ceil(size / 3)).slice(0, size)}`;
-        if (random() < 0.5) out.bytes(utf8(body));
-        else out.text(body);
-        out.endLine();
-        pending += `${body}\n`;
+        pending += writeLine(out, random, sizes, i);
         const next = random();
         if (next < 0.3) {
           take();
