@@ -12,7 +12,7 @@
 export class ByteLines {
   /** Allocated on the first write: a reader that writes no line (a kept Rule's, see reader.ts) costs no block. */
   private buffer: Buffer = EMPTY;
-  /** The block's count of parts not yet written, when blocks come from `blocks`. */
+  /** The current block's state, when blocks come from `blocks` (see OutputBlocks). */
   private block?: BlockState;
   /** Start of the lines not yet taken. */
   private start = 0;

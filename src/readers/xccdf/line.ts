@@ -156,8 +156,9 @@ export interface RuleJson {
  * For a reader whose Rules no batch will read again (see BatchContext). The
  * texts would otherwise live for the whole run, each of an SSG CIS Rule's ~100
  * references a small object copied by young-generation collections and
- * promoted: on the 15 MB Ubuntu CIS ARF (273 Rules named) that was ~40 % of
- * the TestResult's time, in scavenges.
+ * promoted. On the 15 MB Ubuntu CIS ARF (273 Rules named), scavenges were ~40 %
+ * of the TestResult's time; with the texts dropped, the run's GC time fell
+ * from ~48 to ~37 ms (--trace-gc, mean of 3).
  */
 export function settleRule(idref: string, meta: RuleMeta): void {
   meta.json ??= ruleJson(idref, meta);
