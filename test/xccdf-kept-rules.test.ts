@@ -139,7 +139,7 @@ describe("Rules kept as text until a line names them", () => {
 });
 
 describe("a Rule's texts dropped once its part of a line is serialised (settleRule)", () => {
-  it("still give every later line of the Rule its texts: a second TestResult, another severity, lines held for evidence", async () => {
+  it("still give every later line of the Rule its texts: a second TestResult, another severity (lines held for evidence: the golden ARFs)", async () => {
     const rule =
       `<Rule id="r" severity="low"><title>T</title><description>D "quoted"</description><rationale>R</rationale>` +
       `<ident system="s">CCE-1</ident><reference href="h">1.2.3</reference><fixtext>F</fixtext></Rule>`;
