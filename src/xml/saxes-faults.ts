@@ -8,7 +8,7 @@
  */
 import { createRequire } from "node:module";
 import type { SaxesParser } from "saxes";
-import { BARE_AMPERSAND, Char, excerpt } from "./syntax.js";
+import { BARE_AMPERSAND, Char, escapeRegExp, excerpt } from "./syntax.js";
 
 export type { SaxesParser, SaxesTagPlain } from "saxes";
 
@@ -157,7 +157,7 @@ export function inQuickPathWords(parser: SaxesParser, raw: string): PlacedFault 
   if (duplicate && tag) {
     // found once the tag is read: point at the second one's name, as the quick path does
     const lt = chunk.lastIndexOf("<", i - 1);
-    const attribute = new RegExp(`\\s${duplicate[1].replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*=`, "g");
+    const attribute = new RegExp(`\\s${escapeRegExp(duplicate[1])}\\s*=`, "g");
     let at = -1;
     for (const m of chunk.slice(lt, i).matchAll(attribute)) at = lt + m.index + 1;
     if (lt >= 0 && at >= 0) return placed(`duplicate attribute ${excerpt(duplicate[1])} on <${element}>`, i - at);

@@ -4,7 +4,7 @@ import { BatchCutting, type Batch, type BatchCutter } from "./batch-cutter.js";
 import { OpenElements, type Ancestor } from "./elements.js";
 import { QuickPath } from "./quick-path.js";
 import { bareAmpersandFault, betweenMarkup, describeSaxMessage, inQuickPathWords, newSaxesParser, referenceLeftOpen, type PlacedFault, type SaxesParser, type SaxesTagPlain } from "./saxes-faults.js";
-import { Char, INCOMPLETE, LinesRead, SyntaxFault, countLines, excerpt, findEndTag } from "./syntax.js";
+import { Char, INCOMPLETE, LinesRead, SyntaxFault, countLines, escapeRegExp, excerpt, findEndTag } from "./syntax.js";
 
 export type { Ancestor } from "./elements.js";
 export type { Batch, BatchCutter } from "./batch-cutter.js";
@@ -157,7 +157,7 @@ export class XmlScanner {
     this.batching = opts.batches && new BatchCutting(opts.batches, this.read);
     const quick = [...(opts.quick ?? [])];
     const stops = [...quick, ...(opts.saxesStops ?? [])];
-    const names = stops.map((name) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+    const names = stops.map(escapeRegExp).join("|");
     this.stop = stops.length ? new RegExp(`<(?:[A-Za-z_][\\w.-]*:)?(?:${names})[\\s/>]`, "g") : undefined;
     this.elements = new OpenElements(events, new Set(quick), (outermost) => {
       if (outermost) this.quick.active = false;

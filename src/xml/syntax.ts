@@ -251,6 +251,22 @@ export function endTagCloses(buf: string, lt: number, gt: number, name: string):
   return buf.startsWith(name, lt + 2) && (afterName === gt || buf.slice(afterName, gt).trim() === "");
 }
 
+// Regular-expression pieces for elements read whole by one pattern, in their plainest form, where the
+// element-by-element reading would find no fault and decode nothing (plain-items.ts, plain-rule.ts, the
+// reader's PLAIN_RULE_RESULT); anything else falls back to that reading.
+/** A quoted attribute value with no reference, markup, control character or anything else saxes might find fault with. */
+export const PLAIN_VALUE = String.raw`"[^"&<\x00-\x1f\ud800-\udfff\ufffe\uffff]*"`;
+/** PLAIN_VALUE, its text captured. */
+export const PLAIN_VALUE_GROUP = String.raw`"([^"&<\x00-\x1f\ud800-\udfff\ufffe\uffff]*)"`;
+/** Text with no markup, reference or CR: what plainText takes as is. */
+export const PLAIN_TEXT = String.raw`[^<&\r]*`;
+export const BLANKS = String.raw`[ \t\r\n]*`;
+
+/** `text` matched literally in a regular expression. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 /** Counts line feeds in buf[0, to). */
 export function countLines(buf: string, to: number): number {
   let n = 0;

@@ -92,6 +92,16 @@ export function toDateTime(value: string | undefined): string | undefined {
   return `${v}Z`;
 }
 
+/**
+ * True if a text of `length` UTF-16 units may be over `maxField` bytes as
+ * UTF-8 (a unit is at most 3), so that its bytes must be counted. The
+ * one-step readers leave such a text to the element-by-element reading,
+ * where it is truncated and told of.
+ */
+export function mayBeOverField(length: number, maxField: number): boolean {
+  return length * 3 > maxField;
+}
+
 /** Whitespace collapse() would change: at either end, other than a space, or two in a row. */
 const UNCOLLAPSED = /^\s|\s$|\s\s|[^\S ]/;
 

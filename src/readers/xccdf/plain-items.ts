@@ -1,16 +1,11 @@
+import { BLANKS, PLAIN_TEXT as TEXT, PLAIN_VALUE as V, PLAIN_VALUE_GROUP as VG } from "../../xml/syntax.js";
+
 // A Benchmark's Values and its Profiles' selections in the shape SSG writes them, matched by one
 // pattern (XccdfReader.readFromStart) instead of element by element. They are most of the elements
 // before a real Benchmark's first Rule (the Ubuntu CIS scan: 452 Values holding 1,609 value
 // elements, 5 Profiles holding 1,855 selections), read while the code is still cold. Measured,
 // fastest (median) of 20 alternating runs: the bundled 8 MB ARF 155 (179) -> 143 (158) ms, the
 // 15 MB Ubuntu CIS one 262 (321) -> 239 (277) ms.
-
-/** An attribute value parsePlainStartTag takes as is (no reference, markup or blank to normalise), and the same captured. */
-const V = String.raw`"[^"&<\t\n\r]*"`;
-const VG = String.raw`"([^"&<\t\n\r]*)"`;
-const BLANKS = String.raw`[ \t\n\r]*`;
-/** Text with no markup, reference or CR: what plainText takes as is. */
-const TEXT = String.raw`[^<&\r]*`;
 
 /**
  * An element skipped unread (a description): its content up to the first

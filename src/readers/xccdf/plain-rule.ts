@@ -1,6 +1,6 @@
-import { Char, INCOMPLETE, SyntaxFault, decodeText, endTagCloses, findEndTag, parsePlainStartTag, parseStartTag } from "../../xml/syntax.js";
+import { Char, INCOMPLETE, PLAIN_TEXT, PLAIN_VALUE_GROUP, SyntaxFault, decodeText, endTagCloses, escapeRegExp, findEndTag, parsePlainStartTag, parseStartTag } from "../../xml/syntax.js";
 import { isNamespaceDeclaration, localOf } from "../../xml/elements.js";
-import { collapse, xccdfSeverity } from "./fields.js";
+import { collapse, mayBeOverField, xccdfSeverity } from "./fields.js";
 import { plainText } from "./plain-rule-result.js";
 import type { RuleMeta } from "./line.js";
 import { BLOCK, ruleTextKind, storeRuleText, unreadInRule } from "./rule-children.js";
@@ -31,7 +31,7 @@ export function readPlainRule(name: string, attributes: Record<string, string>, 
     if (lt < 0) return meta;
     reference.lastIndex = lt;
     const ref = reference.exec(content);
-    if (ref && ref[1].length * 3 <= maxField && ref[2].length * 3 <= maxField) {
+    if (ref && !mayBeOverField(ref[1].length, maxField) && !mayBeOverField(ref[2].length, maxField)) {
       meta.references.push({ href: ref[1], value: collapse(ref[2]) });
       pos = reference.lastIndex;
       continue;
@@ -60,7 +60,7 @@ export function readPlainRule(name: string, attributes: Record<string, string>, 
       raw = flatText(content, tag.end, at, valueOf);
       pos = end;
     }
-    if (raw === undefined || raw.length * 3 > maxField) return undefined;
+    if (raw === undefined || mayBeOverField(raw.length, maxField)) return undefined;
     storeRuleText(meta, kind, raw, tag.attributes);
   }
 }
@@ -76,8 +76,8 @@ const referencePatterns = new Map<string, RegExp>();
 function referencePattern(prefix: string): RegExp {
   let pattern = referencePatterns.get(prefix);
   if (!pattern) {
-    const p = prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    pattern = new RegExp(`<${p}reference href="([^"&<\\t\\n\\r]*)">([^<&\\r]*)</${p}reference>`, "y");
+    const p = escapeRegExp(prefix);
+    pattern = new RegExp(`<${p}reference href=${PLAIN_VALUE_GROUP}>(${PLAIN_TEXT})</${p}reference>`, "y");
     // a handful of prefixes in a real document; a crafted one could bring many
     if (referencePatterns.size >= 64) referencePatterns.clear();
     referencePatterns.set(prefix, pattern);
@@ -155,6 +155,6 @@ function declaresNamespace(attributes: Record<string, string>): boolean {
 
 /** True if a value may be over maxField bytes (then read in place, where it is truncated and told of). */
 function tooLong(attributes: Record<string, string>, maxField: number): boolean {
-  for (const key in attributes) if (attributes[key].length * 3 > maxField) return true;
+  for (const key in attributes) if (mayBeOverField(attributes[key].length, maxField)) return true;
   return false;
 }

@@ -4,8 +4,8 @@ import { ByteLines, utf8, type OutputBlocks } from "../../streams/byte-lines.js"
 import { plainText, readPlainRuleResult, type RuleResultBuilder } from "./plain-rule-result.js";
 import { readPlainRule } from "./plain-rule.js";
 import { readPlainValue, skipSelections } from "./plain-items.js";
-import { collapse, sectionOf, toDateTime, xccdfSeverity } from "./fields.js";
-import { countLines } from "../../xml/syntax.js";
+import { collapse, mayBeOverField, sectionOf, toDateTime, xccdfSeverity } from "./fields.js";
+import { BLANKS, PLAIN_VALUE, PLAIN_VALUE_GROUP, countLines } from "../../xml/syntax.js";
 import type { EvidenceHold } from "./evidence-hold.js";
 import { needsEvidence, type EvidenceMode } from "./evidence.js";
 import type { OvalReportReader } from "./evidence-oval.js";
@@ -338,11 +338,11 @@ export class XccdfReader implements XmlEvents {
     const rule = this.rule;
     if (!rule || this.capture || this.stack.length !== rule.depth) return -1;
     const plain = plainText(buf, from, tag.name);
-    if (!plain || plain[0].length * 3 > this.maxField) return -1;
+    if (!plain || mayBeOverField(plain[0].length, this.maxField)) return -1;
     const [text, end] = plain;
     const key = tag.local === "reference" ? "href" : "system";
     const value = tag.attributes[key] ?? "";
-    if (value.length * 3 > this.maxField) return -1;
+    if (mayBeOverField(value.length, this.maxField)) return -1;
     if (tag.local === "reference") rule.meta.references.push({ href: value, value: collapse(text) });
     else if (text.trim()) rule.meta.idents.push({ system: value, value: text.trim() });
     this.version++;
@@ -369,7 +369,7 @@ export class XccdfReader implements XmlEvents {
     if (!m) return -1;
     const end = PLAIN_RULE_RESULT.lastIndex;
     // a value over --max-field would be told of (onTruncated): read as usual
-    if ((end - lt) * 3 > this.maxField) return -1;
+    if (mayBeOverField(end - lt, this.maxField)) return -1;
     const [, prefix, idref, severity, result, name, href] = m;
     if (result === "notselected" && !this.includeNotselected) return end;
     if (!XCCDF_NAMESPACES.has(this.scanner.uriOf(`${prefix}rule-result`) ?? "")) return -1;
@@ -387,7 +387,7 @@ export class XccdfReader implements XmlEvents {
   private readItemFromStart(buf: string, lt: number): number {
     if (this.stack[this.stack.length - 1] === "Profile") return skipSelections(buf, lt);
     const value = readPlainValue(buf, lt);
-    if (!value || value.id.length * 3 > this.maxField || value.texts.some((text) => text.length * 3 > this.maxField)) return -1;
+    if (!value || mayBeOverField(value.id.length, this.maxField) || value.texts.some((text) => mayBeOverField(text.length, this.maxField))) return -1;
     if (!XCCDF_NAMESPACES.has(this.scanner.uriOf(`${value.prefix}Value`) ?? "")) return -1;
     // in place, a Value without an id stores nothing
     if (value.id) {
@@ -492,7 +492,7 @@ export class XccdfReader implements XmlEvents {
     const c = this.capture;
     if (!c) return;
     // cheap while the pieces cannot be over maxField bytes (a character is at most 3 UTF-8 bytes)
-    if (c.chars >= 0 && (c.chars + text.length) * 3 <= this.maxField) {
+    if (c.chars >= 0 && !mayBeOverField(c.chars + text.length, this.maxField)) {
       c.chars += text.length;
       c.pieces.push(text);
       return;
@@ -520,7 +520,7 @@ export class XccdfReader implements XmlEvents {
     for (const key of OUTPUT_ATTRIBUTES) {
       const value = a[key];
       if (value === undefined) continue;
-      if (value.length * 3 <= this.maxField || Buffer.byteLength(value) <= this.maxField) continue;
+      if (!mayBeOverField(value.length, this.maxField) || Buffer.byteLength(value) <= this.maxField) continue;
       capped ??= { ...a };
       capped[key] = this.capText(value, `@${key}`);
     }
@@ -537,7 +537,7 @@ export class XccdfReader implements XmlEvents {
   }
 
   private capText(value: string, what: string): string {
-    if (value.length * 3 <= this.maxField) return value;
+    if (!mayBeOverField(value.length, this.maxField)) return value;
     const bytes = Buffer.byteLength(value);
     if (bytes <= this.maxField) return value;
     const kept = utf8Prefix(value, this.maxField);
@@ -729,11 +729,6 @@ export class XccdfReader implements XmlEvents {
 
 }
 
-/** An attribute value with no reference, markup, control character or anything else saxes might find fault with. */
-const PLAIN_VALUE = String.raw`"[^"&<\x00-\x1f\ud800-\udfff\ufffe\uffff]*"`;
-/** PLAIN_VALUE, its text captured. */
-const PLAIN_VALUE_GROUP = String.raw`"([^"&<\x00-\x1f\ud800-\udfff\ufffe\uffff]*)"`;
-const BLANKS = String.raw`[ \t\r\n]*`;
 /**
  * A rule-result as oscap writes it, whole: its attributes in oscap's order
  * (none twice, no namespace declared), its result, and an OVAL check holding
