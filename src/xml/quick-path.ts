@@ -72,8 +72,9 @@ export class QuickPath {
    * back in front of that chunk, read again as if never read: see XmlScanner.keepTail.
    */
   takeCarried(): string {
-    const rest = this.longTag ? "" : this.rest;
-    if (!this.longTag) this.rest = "";
+    if (this.longTag) return "";
+    const rest = this.rest;
+    this.rest = "";
     return rest;
   }
 
