@@ -143,7 +143,7 @@ describe("lines waiting for evidence", () => {
     const arf = BUNDLED.toString("utf8");
     const [from, to] = [arf.indexOf("<rule-result "), arf.lastIndexOf("</rule-result>") + "</rule-result>".length];
     // every rule-result with a check waits; beyond 64 KB of them, in the hold's file
-    const opts: XccdfToRulesOptions = { evidence: "all", heldChars: 64 * 1024 };
+    const opts: XccdfToRulesOptions = { evidence: "all", heldBytes: 64 * 1024 };
     const once = (await text(BUNDLED, opts, 65_536)).trimEnd().split("\n");
     const held = once.filter((line) => line.includes('"evidence":'));
     const direct = once.filter((line) => !line.includes('"evidence":'));

@@ -48,7 +48,7 @@ describe("xccdf2rules's output blocks, reused once written (OutputBlocks)", () =
         for (const chunk of [65_536, 7_919]) {
           const fresh = await written(doc, { evidence }, chunk);
           // lines held for evidence are written late, many at once: the case where parts wait longest
-          const reused = await written(doc, { evidence, blocks: new OutputBlocks(), heldChars: 10_000 }, chunk);
+          const reused = await written(doc, { evidence, blocks: new OutputBlocks(), heldBytes: 10_000 }, chunk);
           expect(fresh.text.split("\n").length).toBeGreaterThan(50);
           expect(reused.overwritten).toBe(0);
           expect(reused.text).toBe(fresh.text);

@@ -33,4 +33,33 @@ describe("SpillQueue", () => {
     expect([queue.shift(), queue.shift(), queue.shift(), queue.shift(), queue.shift()]).toEqual(["a", long, "b", long, undefined]);
     queue.close();
   });
+
+  it("keeps first-in first-out order through memory and file at any memory size, pushes and shifts mixed at random", () => {
+    // a small deterministic generator: the same cases every run
+    let seed = 12345;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pieces = ["a", "é", "名", "😀", " ", "\\u00e9", "{}"];
+    for (const memoryBytes of [1, 7, 64, 300, 4096, 512 * 1024]) {
+      const queue = new SpillQueue(memoryBytes, 1 + random(600));
+      const expected: string[] = [];
+      let n = 0;
+      for (let step = 0; step < 3000; step++) {
+        if (random(3) > 0) {
+          let entry = `${n++}:`;
+          for (let k = random(random(10) === 0 ? 2000 : 60); k > 0; k--) entry += pieces[random(pieces.length)];
+          queue.push(entry);
+          expected.push(entry);
+        } else {
+          expect(queue.shift(), `memory ${memoryBytes}, step ${step}`).toBe(expected.shift());
+        }
+        expect(queue.size).toBe(expected.length);
+      }
+      for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) expect(entry).toBe(expected.shift());
+      expect(expected).toEqual([]);
+      queue.close();
+    }
+  });
 });

@@ -5,13 +5,21 @@ import { join } from "node:path";
 /**
  * A temporary file of lines (strings without a line feed), removed from its
  * directory as soon as it is open: nothing is left behind, even after a
- * crash. Appends are gathered and written `flushBytes` at a time; lines are
- * read back by byte range, `readBytes` at a time (more is carried when one
- * line is longer), so memory holds a buffer, whatever the file's size.
+ * crash. Appends are encoded at once into a buffer written `flushBytes` at a
+ * time; lines are read back by byte range, `readBytes` at a time (more is
+ * carried when one line is longer), so memory holds a buffer, whatever the
+ * file's size.
+ *
+ * Encoded at once, not kept as strings until written: strings waiting for
+ * the next write outlived the young generation, and V8 copied each one twice
+ * (measured on the 150 MB rule-heavy-cis bench file, ~20,000 failed
+ * rule-results held for their evidence through SpillQueue: 21 MB more
+ * promoted, scavenges 146 -> 244 ms).
  */
 export class ScratchLines {
   private readonly fd: number;
-  private pending: string[] = [];
+  /** Allocated on the first append. */
+  private pending: Buffer = EMPTY;
   private pendingBytes = 0;
   private written = 0;
   /** Bytes appended so far (each line and its line feed), written or not. */
@@ -32,9 +40,30 @@ export class ScratchLines {
     const at = this.size;
     const bytes = Buffer.byteLength(line) + 1;
     this.size += bytes;
-    this.pending.push(line, "\n");
-    this.pendingBytes += bytes;
-    if (this.pendingBytes >= this.flushBytes) this.flush();
+    if (this.pendingBytes + bytes > this.flushBytes) this.flush();
+    if (bytes > this.flushBytes) {
+      this.writeAll(Buffer.from(line));
+      this.writeAll(NEWLINE);
+      return at;
+    }
+    if (this.pending === EMPTY) this.pending = Buffer.allocUnsafe(this.flushBytes);
+    this.pendingBytes += this.pending.write(line, this.pendingBytes, "utf8");
+    this.pending[this.pendingBytes++] = 0x0a;
+    return at;
+  }
+
+  /** Appends whole lines, as UTF-8 bytes each ending with its line feed; returns the byte offset where they start. */
+  appendLines(bytes: Uint8Array): number {
+    const at = this.size;
+    this.size += bytes.length;
+    if (this.pendingBytes + bytes.length > this.flushBytes) this.flush();
+    if (bytes.length > this.flushBytes) {
+      this.writeAll(bytes);
+      return at;
+    }
+    if (this.pending === EMPTY) this.pending = Buffer.allocUnsafe(this.flushBytes);
+    this.pending.set(bytes, this.pendingBytes);
+    this.pendingBytes += bytes.length;
     return at;
   }
 
@@ -65,11 +94,16 @@ export class ScratchLines {
   }
 
   private flush(): void {
-    if (!this.pending.length) return;
-    const data = Buffer.from(this.pending.join(""));
-    for (let done = 0; done < data.length; ) done += writeSync(this.fd, data, done, data.length - done, this.written + done);
-    this.written += data.length;
-    this.pending = [];
+    if (this.pendingBytes === 0) return;
+    this.writeAll(this.pending.subarray(0, this.pendingBytes));
     this.pendingBytes = 0;
   }
+
+  private writeAll(data: Uint8Array): void {
+    for (let done = 0; done < data.length; ) done += writeSync(this.fd, data, done, data.length - done, this.written + done);
+    this.written += data.length;
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
+const NEWLINE = Buffer.from("\n");

@@ -30,8 +30,8 @@ export interface XccdfToRulesOptions {
   evidence?: EvidenceMode;
   /** Collected items kept per test (default 10). */
   evidenceItems?: number;
-  /** Characters of lines waiting for evidence kept in memory; beyond, they wait in a temporary file. */
-  heldChars?: number;
+  /** Bytes (UTF-8) of lines waiting for evidence kept in memory; beyond, they wait in a temporary file. */
+  heldBytes?: number;
   /**
    * Rules kept as text and read only when a line names them (the default, see
    * KeptRule in reader.ts); false reads every Rule in place. Never with
@@ -82,7 +82,7 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
     opts.onWarning?.(`${source}: a field (${what}) is longer than --max-field ${maxField} bytes: kept its first ${maxField} bytes, marked [truncated N bytes] (further truncations are not reported)`);
   };
   const mode = opts.evidence ?? "fail";
-  const evidence = mode === "none" ? undefined : new EvidenceHold(mode, opts.evidenceItems ?? DEFAULT_EVIDENCE_ITEMS, opts.heldChars);
+  const evidence = mode === "none" ? undefined : new EvidenceHold(mode, opts.evidenceItems ?? DEFAULT_EVIDENCE_ITEMS, opts.heldBytes);
   const jobs = opts.jobs ?? DEFAULT_JOBS;
   // Rules kept as text, read when named (see KeptRule): not when every Rule is named anyway, nor with
   // batches, whose context carries read Rules

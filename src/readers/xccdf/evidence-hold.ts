@@ -34,8 +34,8 @@ const RELEASE_LINES = 100;
  * the report its check points to has been read, then written with its
  * evidence.
  *
- * Memory stays flat however many lines wait: they are held as JSON text,
- * beyond 512 K characters in a temporary file (SpillQueue), and written out a slice at a
+ * Memory stays flat however many lines wait: they are held as JSON text (UTF-8 bytes),
+ * beyond 512 KB in a temporary file (SpillQueue), and written out a slice at a
  * time (releaseSome) so that the caller can pass each slice on before the
  * next. Measured on the 336 MB rule-heavy-real bench file (~37,000 failed
  * rule-results waiting for the report at its end): peak RSS 450 MB when the
@@ -60,10 +60,10 @@ export class EvidenceHold {
   constructor(
     readonly mode: EvidenceMode,
     private readonly maxItems: number,
-    /** Characters of held lines kept in memory (SpillQueue's default if undefined). */
-    private readonly memoryChars?: number,
+    /** Bytes of held lines kept in memory (SpillQueue's default if undefined). */
+    private readonly memoryBytes?: number,
   ) {
-    this.queue = new SpillQueue(memoryChars);
+    this.queue = new SpillQueue(memoryBytes);
   }
 
   /** Holds the line if it wants evidence from an OVAL report, or lines are being released (it goes behind them); false to write it now. */
@@ -152,7 +152,7 @@ export class EvidenceHold {
 
   private startRelease(): void {
     if (this.kept) this.again = true;
-    else this.kept = new SpillQueue(this.memoryChars);
+    else this.kept = new SpillQueue(this.memoryBytes);
   }
 }
 
