@@ -11,10 +11,10 @@ import { join } from "node:path";
  * file's size.
  *
  * Encoded at once, not kept as strings until written: strings waiting for
- * the next write outlived the young generation, and V8 copied each one twice
- * (measured on the 150 MB rule-heavy-cis bench file, ~20,000 failed
- * rule-results held for their evidence through SpillQueue: 21 MB more
- * promoted, scavenges 146 -> 244 ms).
+ * the next write outlived the young generation, and V8 copied each one twice.
+ * Measured on the 150 MB rule-heavy-cis bench file (~20,000 failed
+ * rule-results held for their evidence, through SpillQueue), with both
+ * holding bytes: 35 -> 24 MB promoted, scavenge pauses 277 -> 193 ms.
  */
 export class ScratchLines {
   private readonly fd: number;

@@ -16,8 +16,7 @@ const FIRST_BYTES = 16 * 1024;
  *
  * Entries are held as UTF-8 lines in a buffer, in memory as in the file,
  * not as strings: held strings outlived the young generation and were
- * copied twice by V8 (see ScratchLines; measured on the 150 MB
- * rule-heavy-cis bench file: scavenges 244 -> ~150 ms).
+ * copied twice by V8 (see ScratchLines for the measurement).
  */
 export class SpillQueue {
   /** The newest entries, not yet in the file: bytes [memStart, memEnd) of mem, each line with its line feed. */
