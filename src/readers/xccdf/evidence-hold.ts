@@ -1,4 +1,4 @@
-import type { ByteLines } from "../../streams/byte-lines.js";
+import { utf8, type ByteLines } from "../../streams/byte-lines.js";
 import type { RuleResultBuilder } from "./plain-rule-result.js";
 import { writeRuleLine, type LineEvidence, type RuleMeta } from "./line.js";
 import { OvalReportReader } from "./evidence-oval.js";
@@ -20,7 +20,7 @@ type Entry = [rr: RuleResultBuilder, meta: number, tail: number, seq: number, wa
 
 /** The evidence a report gave for one check (`href` and definition), for the lines held before it was read. */
 interface Settled {
-  evidence: { json: string; summary: EvidenceSummary };
+  evidence: { json: Buffer; summary: EvidenceSummary };
   /** Lines from this place in the document on were held after the report: not settled by it. */
   before: number;
 }
@@ -95,7 +95,7 @@ export class EvidenceHold {
       for (const name of names.keys()) {
         const built = buildEvidence(name, reader.found);
         if (!built) continue;
-        this.settled.set(`${href} ${name}`, { evidence: { json: `,"evidence":${JSON.stringify(built.evidence)}`, summary: built.summary }, before: this.seq });
+        this.settled.set(`${href} ${name}`, { evidence: { json: utf8(`,"evidence":${JSON.stringify(built.evidence)}`), summary: built.summary }, before: this.seq });
         names.delete(name);
         any = true;
       }

@@ -68,8 +68,8 @@ export interface LineEvidence {
   finding?: string;
   actual?: string;
   expected?: string;
-  /** `,"evidence":{…}` */
-  json?: string;
+  /** `,"evidence":{…}`, as UTF-8: encoded once per check, copied into each of its lines */
+  json?: Buffer;
 }
 
 /**
@@ -95,7 +95,7 @@ export function writeRuleLine(out: ByteLines, rr: RuleResultBuilder, meta: RuleM
   if (evidence?.json) {
     // the tail ends with `}` and the line feed: the evidence goes last in the object
     out.bytes(tail.subarray(0, tail.length - 2));
-    out.text(evidence.json);
+    out.bytes(evidence.json);
     out.endLine(CLOSE_LINE);
   } else out.endLine(tail);
 }
