@@ -23,6 +23,8 @@ const moduleUrls = {
       const text = readFileSync(args.path, "utf8")
         // saxes is loaded with require() in dist (see saxes-faults.ts): here it goes into the bundle
         .replace('createRequire(import.meta.url)("saxes")', 'require("saxes")')
+        // builtin.ts's require for Node's modules: the bundle's own (no file URL made and parsed back at start)
+        .replace("createRequire(import.meta.url)", "require")
         .replaceAll("import.meta.url", `__distUrl(${JSON.stringify(rel)})`);
       return { contents: text, loader: "js" };
     });

@@ -1,6 +1,6 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { builtin } from "./builtin.js";
 
 /**
  * A temporary file of lines (strings without a line feed), removed from its
@@ -30,7 +30,7 @@ export class ScratchLines {
     private readonly readBytes = 1 << 20,
     private readonly flushBytes = 1 << 20,
   ) {
-    const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+    const dir = mkdtempSync(join(builtin<typeof import("node:os")>("node:os").tmpdir(), `${prefix}-`));
     this.fd = openSync(join(dir, "lines"), "w+", 0o600);
     rmSync(dir, { recursive: true });
   }
