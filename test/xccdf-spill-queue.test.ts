@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SpillQueue } from "../src/readers/xccdf/spill-queue.js";
+import { seeded } from "./helpers/seeded.js";
 
 describe("SpillQueue", () => {
   it("gives back what it was given, in order, through its file, with pushes between shifts", () => {
@@ -35,12 +36,8 @@ describe("SpillQueue", () => {
   });
 
   it("keeps first-in first-out order through memory and file at any memory size, pushes and shifts mixed at random", () => {
-    // a small deterministic generator: the same cases every run
-    let seed = 12345;
-    const random = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed % n;
-    };
+    const next = seeded(12345);
+    const random = (n: number) => Math.floor(next() * n);
     const pieces = ["a", "é", "名", "😀", " ", "\\u00e9", "{}"];
     for (const memoryBytes of [1, 7, 64, 300, 4096, 512 * 1024]) {
       const queue = new SpillQueue(memoryBytes, 1 + random(600));

@@ -52,18 +52,17 @@ export class ScratchLines {
     return at;
   }
 
-  /** Appends whole lines, as UTF-8 bytes each ending with its line feed; returns the byte offset where they start. */
+  /**
+   * Appends whole lines, as UTF-8 bytes each ending with its line feed;
+   * returns the byte offset where they start. Written at once, not copied
+   * into the write buffer: the caller has gathered them already (SpillQueue
+   * spills ~512 KB at a time).
+   */
   appendLines(bytes: Uint8Array): number {
     const at = this.size;
     this.size += bytes.length;
-    if (this.pendingBytes + bytes.length > this.flushBytes) this.flush();
-    if (bytes.length > this.flushBytes) {
-      this.writeAll(bytes);
-      return at;
-    }
-    if (this.pending === EMPTY) this.pending = Buffer.allocUnsafe(this.flushBytes);
-    this.pending.set(bytes, this.pendingBytes);
-    this.pendingBytes += bytes.length;
+    this.flush();
+    this.writeAll(bytes);
     return at;
   }
 
