@@ -1,5 +1,5 @@
-import { StringDecoder } from "node:string_decoder";
 import { PipeError } from "../errors.js";
+import { Utf8Decoder } from "../streams/utf8-decoder.js";
 import { BatchCutting, type Batch, type BatchCutter } from "./batch-cutter.js";
 import { OpenElements, type Ancestor } from "./elements.js";
 import { QuickPath } from "./quick-path.js";
@@ -105,7 +105,7 @@ export class XmlScanner {
   trailingText = false;
 
   private readonly parser: SaxesParser;
-  private readonly decoder = new StringDecoder("utf8");
+  private readonly decoder = new Utf8Decoder();
   /** Bytes carried from the last chunk (see keepTail), at the start of `scratch`; more room is allocated as needed. */
   private scratch = Buffer.alloc(0);
   private carriedBytes = 0;
