@@ -50,6 +50,22 @@ describe("the subtrees xccdf2rules skips unread", () => {
     }
   });
 
+  it("include a TestResult's target facts and addresses, and an ARF's relationships and assets", async () => {
+    const bad = "<h:b>not closed";
+    const doc =
+      `<?xml version="1.0"?><arf:asset-report-collection xmlns:arf="http://scap.nist.gov/schema/asset-reporting-format/1.1" xmlns:core="http://scap.nist.gov/schema/reporting-core/1.1" xmlns:h="http://www.w3.org/1999/xhtml">` +
+      `<core:relationships><core:relationship type="t" subject="s">${bad}</core:relationship></core:relationships>` +
+      `<arf:reports><arf:report id="x"><arf:content><Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="b"><Rule id="r"><title>R</title></Rule>` +
+      `<TestResult id="t"><target>host1</target><target-address>${bad}</target-address><target-facts><fact name="n">${bad}</fact></target-facts>` +
+      `<rule-result idref="r"><result>fail</result></rule-result></TestResult></Benchmark></arf:content></arf:report></arf:reports>` +
+      `<arf:assets><arf:asset id="a">${bad}</arf:asset></arf:assets></arf:asset-report-collection>`;
+    for (const size of [7, 1 << 16]) {
+      const rules = [];
+      for await (const r of xccdfToRules(inSlices(Buffer.from(doc), size))) rules.push(r);
+      expect(rules.map((r) => [r.rule_ref, r.title, r.status, r.target])).toEqual([["r", "R", "fail", "host1"]]);
+    }
+  });
+
   it("cost time linear in the input where saxes reads text full of their names (a guard, with a generous ceiling)", async () => {
     // 10 MB outside any quick element: comments naming a stop 8,000 times, each followed by 60 KB of text
     const parts = ['<?xml version="1.0"?><arf:asset-report-collection xmlns:arf="http://scap.nist.gov/schema/asset-reporting-format/1.1">'];
