@@ -78,18 +78,31 @@ function namesProduct(product: string, cpe: string): boolean {
   return slug === name || slug.replace(/_/g, "").startsWith(vendor.replace(/_/g, ""));
 }
 
-const HAS_ZONE = /(Z|[+-]\d\d:?\d\d)$/i;
-
 /**
  * XCCDF times are xsd:dateTime; older oscap writes them without a zone. Those
- * are taken as UTC so that the value is a valid RFC 3339 date-time.
+ * are taken as UTC so that the value is a valid RFC 3339 date-time, and a
+ * zone written +hhmm becomes +hh:mm. (No regular expressions: see escapeRegExp.)
  */
 export function toDateTime(value: string | undefined): string | undefined {
   if (!value) return undefined;
   const v = value.trim();
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/.test(v)) return undefined;
-  if (HAS_ZONE.test(v)) return v.replace(/([+-]\d\d)(\d\d)$/, "$1:$2");
+  if (!hasShape(v, 0, "9999-99-99T99:99:99")) return undefined;
+  const end = v.length;
+  if (v.endsWith("Z") || v.endsWith("z")) return v;
+  const signAt = (i: number) => v[i] === "+" || v[i] === "-";
+  if (signAt(end - 6) && hasShape(v, end - 5, "99:99")) return v;
+  if (signAt(end - 5) && hasShape(v, end - 4, "9999")) return `${v.slice(0, end - 2)}:${v.slice(end - 2)}`;
   return `${v}Z`;
+}
+
+/** True if `text` has `shape` at `at`: a digit for each `9` in it, its other characters as they are. */
+function hasShape(text: string, at: number, shape: string): boolean {
+  if (at < 0 || at + shape.length > text.length) return false;
+  for (let i = 0; i < shape.length; i++) {
+    const c = text.charCodeAt(at + i);
+    if (shape[i] === "9" ? c < 0x30 || c > 0x39 : c !== shape.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /**
