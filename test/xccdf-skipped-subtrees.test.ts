@@ -66,6 +66,28 @@ describe("the subtrees xccdf2rules skips unread", () => {
     }
   });
 
+  it("name the line and column where input ended inside one, whichever reader skipped it and however it was cut", async () => {
+    const head = `<?xml version="1.0"?>\n<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="b">\n`;
+    const cases: [string, string][] = [
+      // skipped by the scanner (outside any quick element) and by the quick path (inside a TestResult)
+      [`${head}<ocil>\n  <a>some text`, "ocil"],
+      [`${head}<ocil>\n  <a>some text\n`, "ocil"],
+      [`${head}<TestResult id="t">\n<target-facts>\n    <fact name="n">00:00:0`, "target-facts"],
+      [`${head}<TestResult id="t"><target-facts><fact name="n">00:00:0`, "target-facts"],
+    ];
+    for (const [doc, inside] of cases) {
+      const lines = doc.split("\n");
+      for (const size of [3, 7, 64, 1 << 16]) {
+        await expect(async () => {
+          for await (const _ of xccdfToRules(inSlices(Buffer.from(doc), size)));
+        }, `${inside} in ${size}-byte chunks`).rejects.toMatchObject({
+          message: `unexpected end of input inside <${inside}>`,
+          position: { line: lines.length, col: lines[lines.length - 1].length + 1 },
+        });
+      }
+    }
+  });
+
   it("cost time linear in the input where saxes reads text full of their names (a guard, with a generous ceiling)", async () => {
     // 10 MB outside any quick element: comments naming a stop 8,000 times, each followed by 60 KB of text
     const parts = ['<?xml version="1.0"?><arf:asset-report-collection xmlns:arf="http://scap.nist.gov/schema/asset-reporting-format/1.1">'];

@@ -339,7 +339,7 @@ export class XmlScanner {
     }
     const { skipDepth, names } = this.elements;
     if (skipDepth > 0) {
-      throw this.error(`unexpected end of input inside <${excerpt(names[skipDepth - 1])}>`, { line: this.read.lines + this.parser.line });
+      throw this.error(`unexpected end of input inside <${excerpt(names[skipDepth - 1])}>`, this.endOfSkip());
     }
     if (this.quick.active) {
       const carry = this.quick.carry;
@@ -586,6 +586,13 @@ export class XmlScanner {
     this.handedBack();
     this.saxWrite(hay.slice(at, end));
     return hay.slice(end);
+  }
+
+  /** Where the input ended inside a skipped element: after what the skip (its own or the quick path's) carries. */
+  private endOfSkip(): { line: number; col: number } {
+    if (this.quick.active) return this.quick.place(this.quick.carry, this.quick.carry.length);
+    this.read.consume(this.skipCarry, this.skipCarry.length);
+    return { line: this.read.lines + this.parser.line, col: this.read.column + 1 };
   }
 
   private quickFault(fault: SyntaxFault, buf: string): PipeError {
