@@ -69,7 +69,9 @@ describe("the subtrees xccdf2rules skips unread", () => {
   it("name the line and column where input ended inside one, whichever reader skipped it and however it was cut", async () => {
     const head = `<?xml version="1.0"?>\n<Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="b">\n`;
     const cases: [string, string][] = [
-      // skipped by the scanner (outside any quick element) and by the quick path (inside a TestResult)
+      // skipped by the scanner (outside any quick element: an unknown root) and by the quick path (inside a Benchmark, a TestResult)
+      [`<?xml version="1.0"?>\n<doc>\n<ocil>\n  <a>some text`, "ocil"],
+      [`<?xml version="1.0"?>\n<doc><ocil>  <a>some text\n`, "ocil"],
       [`${head}<ocil>\n  <a>some text`, "ocil"],
       [`${head}<ocil>\n  <a>some text\n`, "ocil"],
       [`${head}<TestResult id="t">\n<target-facts>\n    <fact name="n">00:00:0`, "target-facts"],
