@@ -588,11 +588,13 @@ export class XmlScanner {
     return hay.slice(end);
   }
 
-  /** Where the input ended inside a skipped element: after what the skip (its own or the quick path's) carries. */
+  /**
+   * Where the input ended inside a skipped element: after what the skip (its own or the quick path's)
+   * carries. QuickPath.place counts from the lines and column read outside saxes, which either skip keeps.
+   */
   private endOfSkip(): { line: number; col: number } {
-    if (this.quick.active) return this.quick.place(this.quick.carry, this.quick.carry.length);
-    this.read.consume(this.skipCarry, this.skipCarry.length);
-    return { line: this.read.lines + this.parser.line, col: this.read.column + 1 };
+    const carry = this.quick.active ? this.quick.carry : this.skipCarry;
+    return this.quick.place(carry, carry.length);
   }
 
   private quickFault(fault: SyntaxFault, buf: string): PipeError {
