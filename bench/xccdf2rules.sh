@@ -50,12 +50,19 @@ measure() {
   tail -n 1 "$t"
   rm -f "$t"
 }
-# the fastest of N runs, in seconds (short runs: the minimum is the least disturbed)
+
+# the lesser of a best time so far (empty at first) and a new one
+lesser() {
+  if [ -z "$1" ] || (( $(echo "$2 < $1" | bc -l) )); then echo "$2"; else echo "$1"; fi
+}
+
+# the fastest of N runs, in seconds (short runs: the minimum is the least disturbed); tools timed in turn
+# take the lesser of their runs one at a time
 fastest() {
   local n=$1 best="" s; shift
   for _ in $(seq "$n"); do
     s=$(node -e "const t=process.hrtime.bigint();require('child_process').spawnSync(process.argv[1],process.argv.slice(2),{stdio:'ignore'});console.log(Number(process.hrtime.bigint()-t)/1e9)" "$@")
-    if [ -z "$best" ] || (( $(echo "$s < $best" | bc -l) )); then best=$s; fi
+    best=$(lesser "$best" "$s")
   done
   echo "$best"
 }
@@ -105,9 +112,9 @@ for f in "$cis_arf" "$real_arf"; do
   echo "real ARF $(basename "$f") ($(( $(stat -c %s "$f") / 1048576 )) MB), fastest of 10, the tools in turn:"
   xs="" es="" ls=""
   for _ in $(seq 10); do
-    xs=$(fastest 1 bin/xccdf2rules "$f" | awk -v best="$xs" '{ print (best == "" || $1 < best) ? $1 : best }')
-    es=$(fastest 1 "$python" bench/lxml_extract.py "$f" | awk -v best="$es" '{ print (best == "" || $1 < best) ? $1 : best }')
-    ls=$(fastest 1 "$python" bench/lxml_iterparse.py "$f" | awk -v best="$ls" '{ print (best == "" || $1 < best) ? $1 : best }')
+    xs=$(lesser "$xs" "$(fastest 1 bin/xccdf2rules "$f")")
+    es=$(lesser "$es" "$(fastest 1 "$python" bench/lxml_extract.py "$f")")
+    ls=$(lesser "$ls" "$(fastest 1 "$python" bench/lxml_iterparse.py "$f")")
   done
   printf '  xccdf2rules %.3f s, lxml extractor %.3f s (bare lxml iterparse, counting elements: %.3f s, %.2fx)\n' "$xs" "$es" "$ls" "$(echo "$ls / $xs" | bc -l)"
   verdict "$(printf 'real ARF %s: >= 1.5x the lxml extractor (got %.2fx)' "$(basename "$f")" "$(echo "$es / $xs" | bc -l)")" "$(echo "$es / $xs >= 1.5" | bc -l)"
@@ -132,9 +139,13 @@ small="$fixtures/xccdf/openscap-report__arf_simple_rule_fail.xml"
 # Beside node started as xccdf2rules starts it: its shebang unsets NODE_EXTRA_CA_CERTS (Node 20 parses the
 # certificates it names as it starts, ~38 ms for Debian's bundle, and xccdf2rules opens no connection), so
 # where it is set, a plain `node -e 0` would do work xccdf2rules skips; that one is printed too. In turn,
-# not ten of one then ten of the other: measured that way, the ratio moved between 1.10x and 1.38x from run
-# to run on this machine as node's own time moved between 15 and 24 ms; in turn, 1.30x-1.35x.
-read -r ns ss < <(node bench/fastest-pair.mjs 20 env -u NODE_EXTRA_CA_CERTS node -e 0 -- bin/xccdf2rules "$small")
+# not ten of one then ten of the other, so that both meet the same machine: node's own time moved between
+# 15 and 24 ms here with the load, and ten then ten gave 1.10x-1.38x; in turn, 1.24x-1.38x.
+ns="" ss=""
+for _ in $(seq 20); do
+  ns=$(lesser "$ns" "$(fastest 1 env -u NODE_EXTRA_CA_CERTS node -e 0)")
+  ss=$(lesser "$ss" "$(fastest 1 bin/xccdf2rules "$small")")
+done
 printf '  node -e 0 %.3f s, xccdf2rules small file %.3f s (both without NODE_EXTRA_CA_CERTS)\n' "$ns" "$ss"
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   printf '  node -e 0 with NODE_EXTRA_CA_CERTS=%s, as this environment sets it: %.3f s\n' "$NODE_EXTRA_CA_CERTS" "$(fastest 10 node -e 0)"
