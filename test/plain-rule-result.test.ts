@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { readFileSync, readdirSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { join } from "node:path";
 import { xccdfToNdjson, type XccdfToRulesOptions } from "../src/readers/xccdf/document.js";
-import { XccdfReader } from "../src/readers/xccdf/reader.js";
+import { XccdfReader, oneStepReading } from "../src/readers/xccdf/reader.js";
 import { FIXTURES, ROOT } from "./helpers/paths.js";
 import { drain, inSlices } from "./helpers/chunks.js";
 
@@ -58,7 +58,14 @@ async function bothWays(path: ReturnType<typeof directPath>, doc: Buffer, chunk:
   return { got: await convert(doc, chunk, opts), reference };
 }
 
+// every element offered to the one-step readings, however few of its kind the document holds
+const defaultAfter = oneStepReading.after;
+beforeEach(() => {
+  oneStepReading.after = 0;
+});
+
 afterEach(() => {
+  oneStepReading.after = defaultAfter;
   vi.restoreAllMocks();
 });
 
@@ -184,5 +191,17 @@ describe("rule-results read straight from the text", () => {
       expect(got, `cut at ${cut}`).toEqual(reference);
     }
     expect(path.read).toBeGreaterThan(0);
+  });
+
+  it("takes the one-step pattern only after the first oneStepReading.after rule-results, with the same lines", async () => {
+    oneStepReading.after = defaultAfter;
+    const path = directPath();
+    const few = doc(many(defaultAfter));
+    const { got, reference } = await bothWays(path, few, 65_536);
+    expect(got).toEqual(reference);
+    expect(path.fromStart).toBe(0);
+    const more = await bothWays(path, doc(many(defaultAfter + 20)), 65_536);
+    expect(more.got).toEqual(more.reference);
+    expect(path.fromStart).toBeGreaterThan(0);
   });
 });

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { resolve } from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { xccdfToNdjson, xccdfToRules } from "../src/readers/xccdf/document.js";
-import { XccdfReader } from "../src/readers/xccdf/reader.js";
+import { XccdfReader, oneStepReading } from "../src/readers/xccdf/reader.js";
 import { drain, inSlices } from "./helpers/chunks.js";
 import { ROOT } from "./helpers/paths.js";
 
@@ -35,7 +35,14 @@ async function read(data: Buffer, whole: boolean, chunk = 4099, maxField?: numbe
   }
 }
 
+// every element offered to the one-step readings, however few of its kind the document holds
+const defaultAfter = oneStepReading.after;
+beforeEach(() => {
+  oneStepReading.after = 0;
+});
+
 afterEach(() => {
+  oneStepReading.after = defaultAfter;
   vi.restoreAllMocks();
 });
 
