@@ -8,7 +8,8 @@ import { Char, INCOMPLETE, SyntaxFault, excerpt, decodeText, endTagCloses, findE
  * The quick path: the content of a quick element (the TestResult: nearly all
  * the bytes of a rule-heavy report) tokenised by string search (syntax.ts)
  * instead of by saxes, which reads one character at a time. The element's
- * own start and end tags still go through saxes.
+ * own start and end tags still go through saxes (but see
+ * XmlScanner.startWithoutSaxes).
  *
  * Measured on a 324 MB rule-heavy ARF (bench/make-data.mjs), XccdfReader
  * over the scanner, one thread, Node 20: 80-114 MB/s with the quick path,

@@ -12,11 +12,13 @@ import { BARE_AMPERSAND, Char, escapeRegExp, excerpt } from "./syntax.js";
 
 export type { SaxesParser, SaxesTagPlain } from "saxes";
 
-// saxes is CommonJS: an ESM import of it runs Node's export lexer, a WebAssembly module that
-// costs ~13 MB of RSS and ~20 ms in every thread that loads this file. require() does not.
-const saxes = createRequire(import.meta.url)("saxes") as typeof import("saxes");
+let saxes: typeof import("saxes") | undefined;
 
 export function newSaxesParser(): SaxesParser {
+  // saxes is CommonJS: an ESM import of it runs Node's export lexer, a WebAssembly module that
+  // costs ~13 MB of RSS and ~20 ms in every thread that loads this file. require() does not. Required
+  // with the first parser: a report that begins as oscap writes one needs none (XmlScanner.startWithoutSaxes)
+  saxes ??= createRequire(import.meta.url)("saxes") as typeof import("saxes");
   return new saxes.SaxesParser({ xmlns: false, position: true });
 }
 

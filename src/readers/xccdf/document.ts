@@ -104,6 +104,9 @@ async function* readDocument(chunks: AsyncIterable<Buffer | string>, opts: Xccdf
     // assets: ~6 KB of a small ARF, ~1 ms of a small file's run, as saxes reads it cold). There as in the
     // others, markup is checked, and text that no field takes is not (a bare '&' in an asset's address)
     quick: ["asset-report-collection", "Benchmark", "Group", "Profile", "TestResult", ...(evidence ? ["oval_results", "definitions"] : [])],
+    // the roots oscap writes (an ARF's, or a results document's): a report that begins as oscap writes it
+    // is read without saxes (XmlScanner.startWithoutSaxes)
+    plainRoots: ["asset-report-collection", "Benchmark", "TestResult"],
     // saxes stops where the reader skips (with no evidence wanted, oval_results is skipped too)
     saxesStops: evidence ? SKIPPED_SUBTREES : [...SKIPPED_SUBTREES, "oval_results"],
     batches: pool && {
