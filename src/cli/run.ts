@@ -34,6 +34,22 @@ export interface CommandSpec<A> {
   run(args: A & { _: (string | number)[] }, io: Io): Promise<void>;
 }
 
+/** False once this process has made process.stdout or process.stderr, or been given an exit code (see exitIfDone). */
+let onlyWrittenToFds = true;
+
+/**
+ * Exits now, with code 0, if the command is done and nothing it wrote can be
+ * left behind: it has made neither process.stdout nor process.stderr (whose
+ * writes to a pipe may still be queued) and set no exit code, so what it
+ * wrote went to its file descriptors in writes that had ended. For a command
+ * with nothing else under way (xccdf2rules's shim calls it once main has
+ * resolved): it skips Node's teardown of V8's heap and threads, ~0.3-0.8 ms
+ * of a small file's run (node -e 0 is ~16 ms). Anything else exits as usual.
+ */
+export function exitIfDone(): void {
+  if (onlyWrittenToFds && !process.exitCode) process.exit(0);
+}
+
 /**
  * The one top-level handler: parses arguments (usage errors exit 2), runs the
  * command, prints any failure as `cmd: where: what` and maps it to an exit
@@ -45,6 +61,7 @@ export async function runCli<A>(spec: CommandSpec<A>, argv: string[] = process.a
   const stdout = () => {
     if (!stdoutReady) {
       stdoutReady = true;
+      onlyWrittenToFds = false;
       process.stdout.on("error", (err: NodeJS.ErrnoException) => {
         if (err.code === "EPIPE") process.exit(0);
       });
@@ -55,8 +72,12 @@ export async function runCli<A>(spec: CommandSpec<A>, argv: string[] = process.a
     get stdout() {
       return stdout();
     },
-    warn: (message) => process.stderr.write(`${spec.name}: ${message}\n`),
+    warn: (message) => {
+      onlyWrittenToFds = false;
+      process.stderr.write(`${spec.name}: ${message}\n`);
+    },
     get stderrIsTTY() {
+      onlyWrittenToFds = false;
       return Boolean(process.stderr.isTTY);
     },
   };
@@ -67,6 +88,7 @@ export async function runCli<A>(spec: CommandSpec<A>, argv: string[] = process.a
     args = plain ? { ...spec.plainDefaults!, _: argv } : await parseArgs(spec, argv, stdout());
   } catch (err) {
     if (err instanceof Answered) return;
+    onlyWrittenToFds = false;
     process.stderr.write(`${formatError(spec.name, err)}\n`);
     if (exitCodeFor(err) === 2) process.stderr.write(`Try '${spec.name} --help' for more information.\n`);
     process.exitCode = exitCodeFor(err);
@@ -76,6 +98,7 @@ export async function runCli<A>(spec: CommandSpec<A>, argv: string[] = process.a
   try {
     await spec.run(args, io);
   } catch (err) {
+    onlyWrittenToFds = false;
     if ((err as NodeJS.ErrnoException)?.code === "EPIPE" || (err as NodeJS.ErrnoException)?.code === "ERR_STREAM_PREMATURE_CLOSE") {
       process.exitCode = 0;
       return;

@@ -1,5 +1,8 @@
 import { openInputs } from "../streams/input.js";
 import { runCli, writeStdout, type CommandSpec } from "../cli/run.js";
+
+// for bin/xccdf2rules's bundled run, once main has resolved
+export { exitIfDone } from "../cli/run.js";
 import { DEFAULT_JOBS, DEFAULT_MAX_FIELD, xccdfToNdjson } from "../readers/xccdf/document.js";
 import { OutputBlocks } from "../streams/byte-lines.js";
 import { DEFAULT_EVIDENCE_ITEMS, EVIDENCE_MODES, type EvidenceMode } from "../readers/xccdf/evidence.js";
