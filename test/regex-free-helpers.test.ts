@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { escapeRegExp } from "../src/xml/syntax.js";
-import { toDateTime } from "../src/readers/xccdf/fields.js";
+import { collapse, isCollapsed, toDateTime } from "../src/readers/xccdf/fields.js";
 import { seeded } from "./helpers/seeded.js";
 
 // The regular expressions these helpers were written with before start-up time had them rewritten as loops.
@@ -13,6 +13,8 @@ function dateTimeBefore(value: string | undefined): string | undefined {
   return `${v}Z`;
 }
 
+const collapsedBefore = (text: string) => !/^\s|\s$|\s\s|[^\S ]/.test(text);
+
 describe("helpers written without regular expressions", () => {
   const next = seeded(4242);
   const pick = (chars: string, n: number) => Array.from({ length: n }, () => chars[Math.floor(next() * chars.length)]).join("");
@@ -22,6 +24,15 @@ describe("helpers written without regular expressions", () => {
       const text = pick("ab-_:.*+?^${}()|[]\\/é😀 ", Math.floor(next() * 12));
       expect(escapeRegExp(text)).toBe(escapedBefore(text));
       expect(new RegExp(`^${escapeRegExp(text)}$`, "u").test(text)).toBe(true);
+    }
+  });
+
+  it("isCollapsed says what the regular expression said, on text with every kind of JavaScript whitespace", () => {
+    const blanks = " \t\n\v\f\r\u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\u200b\u180e\u0085";
+    for (let round = 0; round < 5000; round++) {
+      const text = pick(`ab${blanks}${" ".repeat(8)}é😀`, Math.floor(next() * 10));
+      expect({ text, got: isCollapsed(text) }).toEqual({ text, got: collapsedBefore(text) });
+      expect(collapse(text)).toBe(text.replace(/\s+/g, " ").trim());
     }
   });
 

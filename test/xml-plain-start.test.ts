@@ -6,6 +6,7 @@ import { xccdfToNdjson } from "../src/readers/xccdf/document.js";
 import { XmlScanner, plainStart } from "../src/xml/scanner.js";
 import { drain, inSlices } from "./helpers/chunks.js";
 import { FIXTURES, ROOT } from "./helpers/paths.js";
+import { seeded } from "./helpers/seeded.js";
 
 // A report that begins as oscap writes one is read without saxes (XmlScanner.startWithoutSaxes): its
 // root's start tag opened by the scanner, its end tag closed by it. Whatever the input, the lines,
@@ -16,11 +17,6 @@ async function run(doc: Buffer, chunk: number, withoutSaxes: boolean) {
   const warnings: string[] = [];
   const { items, error } = await drain(xccdfToNdjson(inSlices(doc, chunk), { source: "doc", onWarning: (w) => warnings.push(w) }));
   return { text: Buffer.concat(items).toString(), warnings, error: error && { message: error.message, position: error.position } };
-}
-
-/** Deterministic pseudo-random numbers (a test that fails must fail again). */
-function seeded(seed: number): () => number {
-  return () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 }
 
 afterEach(() => {

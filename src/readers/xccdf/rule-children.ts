@@ -93,6 +93,7 @@ function preferLang(storedLang: string | undefined, stored: string | undefined, 
  * (`<VulnDiscussion>…</VulnDiscussion><FalsePositives>…`); the discussion is the description.
  */
 function plainDescription(raw: string): string {
-  const vuln = /<VulnDiscussion>([\s\S]*?)<\/VulnDiscussion>/.exec(raw);
+  // the test first: the expression is compiled at its first use, ~25 us, for descriptions that are not STIG's
+  const vuln = raw.includes("<VulnDiscussion>") ? /<VulnDiscussion>([\s\S]*?)<\/VulnDiscussion>/.exec(raw) : null;
   return collapse(vuln ? vuln[1] : raw);
 }
