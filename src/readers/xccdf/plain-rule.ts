@@ -23,18 +23,20 @@ import { BLOCK, ruleTextKind, storeRuleText, unreadInRule } from "./rule-childre
  */
 export function readPlainRule(name: string, attributes: Record<string, string>, content: string, valueOf: (id: string) => string | undefined, maxField: number): RuleMeta | undefined {
   const meta: RuleMeta = { severity: xccdfSeverity(attributes.severity), idents: [], references: [] };
-  const reference = referencePattern(name.slice(0, name.length - "Rule".length));
+  const reference = referencesRead > REFERENCES_BEFORE_PATTERN ? referencePattern(name.slice(0, name.length - "Rule".length)) : undefined;
   let pos = 0;
   for (;;) {
     // text between children is not read in place either
     const lt = content.indexOf("<", pos);
     if (lt < 0) return meta;
-    reference.lastIndex = lt;
-    const ref = reference.exec(content);
-    if (ref && !mayBeOverField(ref[1].length, maxField) && !mayBeOverField(ref[2].length, maxField)) {
-      meta.references.push({ href: ref[1], value: collapse(ref[2]) });
-      pos = reference.lastIndex;
-      continue;
+    if (reference) {
+      reference.lastIndex = lt;
+      const ref = reference.exec(content);
+      if (ref && !mayBeOverField(ref[1].length, maxField) && !mayBeOverField(ref[2].length, maxField)) {
+        meta.references.push({ href: ref[1], value: collapse(ref[2]) });
+        pos = reference.lastIndex;
+        continue;
+      }
     }
     const tag = parsePlainStartTag(content, lt);
     if (!tag || declaresNamespace(tag.attributes) || tooLong(tag.attributes, maxField)) return undefined;
@@ -50,6 +52,7 @@ export function readPlainRule(name: string, attributes: Record<string, string>, 
     }
     const kind = ruleTextKind(local);
     if (!kind || tag.selfClosing) return undefined;
+    if (local === "reference") referencesRead++;
     // plain text (most of them: an SSG CIS Rule has ~100 references), else text with markup or references
     let raw: string | undefined;
     const plain = plainText(content, tag.end, tag.name);
@@ -66,6 +69,14 @@ export function readPlainRule(name: string, attributes: Record<string, string>, 
 }
 
 const referencePatterns = new Map<string, RegExp>();
+
+/**
+ * References read tag by tag (in this process) before referencePattern reads
+ * them: V8 compiles it at its first use (~50 us), more than a small report's
+ * few references cost read tag by tag; a CIS Rule has ~100.
+ */
+const REFERENCES_BEFORE_PATTERN = 64;
+let referencesRead = 0;
 
 /**
  * A Rule's reference as SSG writes it (~100 of the ~12 KB of an SSG CIS
