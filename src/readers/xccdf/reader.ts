@@ -29,7 +29,6 @@ interface Capture {
   dropped: number;
 }
 
-/** Default of --max-field: the bytes of text a field keeps (a Benchmark title is copied into every line). */
 /**
  * readFromStart reads elements by one regular expression each (rule-results, Values, Profile selections)
  * only once it has been offered more than `after` elements of that kind: V8 compiles such a pattern at its
@@ -39,6 +38,7 @@ interface Capture {
  */
 export const oneStepReading = { after: 32 };
 
+/** Default of --max-field: the bytes of text a field keeps (a Benchmark title is copied into every line). */
 export const DEFAULT_MAX_FIELD = 1024 * 1024;
 
 /**
