@@ -16,6 +16,15 @@ describe("bin/xccdf2rules's bundle (scripts/build-bundle.mjs)", () => {
     expect(r.stdout.split("\n").filter(Boolean).length).toBeGreaterThan(0);
   });
 
+  it("is compiled through node:vm where the shim does not take Node's own class (NODE_OPTIONS set), with the cache accepted and the same lines", () => {
+    const own = sh(`xccdf2rules '${small}'`, { env: { COMPLIANCE_PIPES_DEBUG: "1" } });
+    const vm = sh(`xccdf2rules '${small}'`, { env: { COMPLIANCE_PIPES_DEBUG: "1", NODE_OPTIONS: "--no-warnings" } });
+    expect(vm.stderr).toBe("");
+    expect(vm.status).toBe(0);
+    expect(vm.stdout).toBe(own.stdout);
+    expect(own.stdout.length).toBeGreaterThan(100);
+  });
+
   it("gives the bytes dist's modules give, on stdin and a gzipped file", () => {
     const bundled = sh(`xccdf2rules - < '${small}' && xccdf2rules '${ROOT}/examples/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz'`);
     const modules = sh(`xccdf2rules - < '${small}' && xccdf2rules '${ROOT}/examples/data/debian11-anssi-np-nt28-high.oscap-stdout.arf.gz'`, { env: { COMPLIANCE_PIPES_NO_BUNDLE: "1" } });
