@@ -1,11 +1,10 @@
 import { PipeError } from "../errors.js";
 import { Utf8Decoder } from "../streams/utf8-decoder.js";
 import { BatchCutting, type Batch, type BatchCutter } from "./batch-cutter.js";
-import { OpenElements, type Ancestor } from "./elements.js";
+import { OpenElements, localOf, type Ancestor } from "./elements.js";
 import { QuickPath } from "./quick-path.js";
 import { bareAmpersandFault, betweenMarkup, describeSaxMessage, inQuickPathWords, newSaxesParser, referenceLeftOpen, type PlacedFault, type SaxesParser, type SaxesTagPlain } from "./saxes-faults.js";
 import { Char, INCOMPLETE, LinesRead, SyntaxFault, countLines, escapeRegExp, excerpt, findEndTag, isSpace, parsePlainStartTag } from "./syntax.js";
-import { localOf } from "./elements.js";
 
 export type { Ancestor } from "./elements.js";
 export type { Batch, BatchCutter } from "./batch-cutter.js";
